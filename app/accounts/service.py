@@ -1,0 +1,587 @@
+"""Accounts: org units, users, roles, sign-in, sessions, API tokens, throttling, audit.
+
+Every query of the domain lives here. Scope rules (a district admin sees only their subtree) are
+enforced in these functions, never only in templates: the actor is passed in and every listing and
+loader filters by the actor's scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, func, select
+
+from app.accounts import permissions
+from app.accounts.models import (
+    ApiToken,
+    AuditLog,
+    AuthSession,
+    LoginFailure,
+    OrgUnit,
+    OrgUnitKind,
+    Role,
+    Tier,
+    User,
+    UserRole,
+)
+from app.accounts.schemas import OrgUnitCreate, UserCreate, UserUpdate
+from app.core.config import get_settings
+from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, Throttled, ValidationFailed
+from app.core.i18n import gettext as _
+from app.core.models import utcnow
+from app.core.security import hash_password, new_token, token_digest, verify_password
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class InvalidCredentials(DomainError):
+    status_code = 401
+    code = "invalid-credentials"
+    title = "Wrong username or password"
+    keep_writes = True  # the failure record must survive the rollback of the request
+
+
+class ThrottledSignIn(Throttled):
+    keep_writes = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit
+
+
+def audit(
+    session: Session,
+    action: str,
+    *,
+    actor: User | None = None,
+    actor_name: str | None = None,
+    target_type: str | None = None,
+    target_id: Any = None,
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditLog:
+    entry = AuditLog(
+        at=now or utcnow(),
+        actor_id=actor.id if actor else None,
+        actor_name=actor.username if actor else actor_name,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id) if target_id is not None else None,
+        ip=ip,
+        details=details or {},
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def list_audit(
+    session: Session, *, action: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[Sequence[AuditLog], int]:
+    stmt = select(AuditLog)
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(sa.or_(col(AuditLog.actor_name).ilike(like), col(AuditLog.target_id).ilike(like)))
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc()).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+# ---------------------------------------------------------------------------------------------
+# Org units
+
+
+def _scope_filter(actor: User) -> Any:
+    prefix = permissions.scope_path(actor)
+    if prefix is None:
+        return sa.true()
+    return col(OrgUnit.path).startswith(prefix, autoescape=True)
+
+
+def list_org_units(session: Session, actor: User, *, include_inactive: bool = True) -> Sequence[OrgUnit]:
+    if not permissions.manages_units(actor):
+        raise PermissionDenied()
+    stmt = select(OrgUnit).where(_scope_filter(actor))
+    if not include_inactive:
+        stmt = stmt.where(OrgUnit.is_active == sa.true())
+    return session.exec(stmt.order_by(OrgUnit.path)).all()
+
+
+def all_org_units(session: Session) -> Sequence[OrgUnit]:
+    return session.exec(select(OrgUnit).order_by(OrgUnit.path)).all()
+
+
+def get_org_unit(session: Session, actor: User, unit_id: int) -> OrgUnit:
+    unit = session.get(OrgUnit, unit_id)
+    if unit is None or not permissions.unit_in_scope(actor, unit) or not permissions.manages_units(actor):
+        raise NotFound(_("The organisation unit does not exist or is outside your scope."))
+    return unit
+
+
+def get_org_unit_by_code(session: Session, code: str) -> OrgUnit | None:
+    return session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
+
+
+def org_unit_path_names(session: Session, unit: OrgUnit) -> str:
+    ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    names = {u.id: u.name for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids))).all()}
+    return " / ".join(names.get(i, "?") for i in ids)
+
+
+def create_org_unit(session: Session, actor: User | None, data: OrgUnitCreate, *, now: datetime | None = None) -> OrgUnit:
+    """actor None means the system itself (CLI, demo data)."""
+    parent = None
+    if data.parent_id is not None:
+        parent = session.get(OrgUnit, data.parent_id)
+        if parent is None:
+            raise ValidationFailed(_("The parent unit does not exist."), errors=[{"loc": ["parent_id"], "msg": _("unknown unit")}])
+    if actor is not None:
+        if not permissions.manages_units(actor):
+            raise PermissionDenied()
+        if parent is None and not permissions.is_admin(actor):
+            raise PermissionDenied(_("Only an administrator can create a top-level unit."))
+        if parent is not None and not permissions.unit_in_scope(actor, parent):
+            raise PermissionDenied(_("The parent unit is outside your scope."))
+    if get_org_unit_by_code(session, data.code) is not None:
+        raise Conflict(_("An organisation unit with code %(code)s already exists.", code=data.code),
+                       errors=[{"loc": ["code"], "msg": _("already used")}])
+    unit = OrgUnit(code=data.code, name=data.name.strip(), kind=OrgUnitKind(data.kind).value,
+                   parent_id=parent.id if parent else None, sort_order=data.sort_order)
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    session.add(unit)
+    session.flush()
+    if actor is not None:
+        audit(session, "org_unit.create", actor=actor, target_type="org_unit", target_id=unit.id,
+              details={"code": unit.code, "name": unit.name}, now=now)
+    return unit
+
+
+def update_org_unit(session: Session, actor: User, unit: OrgUnit, *, name: str | None = None,
+                    is_active: bool | None = None) -> OrgUnit:
+    get_org_unit(session, actor, unit.id or 0)
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed(_("The name must not be blank."), errors=[{"loc": ["name"], "msg": _("required")}])
+        unit.name = name.strip()
+    if is_active is not None and is_active != unit.is_active:
+        if not is_active and unit.parent_id is None:
+            raise Conflict(_("The top-level unit cannot be deactivated."))
+        unit.is_active = is_active
+    session.add(unit)
+    session.flush()
+    audit(session, "org_unit.update", actor=actor, target_type="org_unit", target_id=unit.id,
+          details={"name": unit.name, "is_active": unit.is_active})
+    return unit
+
+
+def district_of(session: Session, unit: OrgUnit) -> OrgUnit | None:
+    ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    if not ids:
+        return None
+    for candidate in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids))).all():
+        if candidate.kind == OrgUnitKind.district:
+            return candidate
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Users
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_user_for(session: Session, actor: User, user_id: int) -> User:
+    """A user the actor may manage; NotFound (not Forbidden) outside scope, so existence does not leak."""
+    user = session.get(User, user_id)
+    if user is None or not permissions.can_manage_user(actor, user):
+        raise NotFound(_("The user does not exist or is outside your scope."))
+    return user
+
+
+@dataclass
+class UserFilter:
+    q: str | None = None
+    org_unit_id: int | None = None
+    tier: str | None = None
+    role: str | None = None
+    active: bool | None = None
+
+
+def search_users(session: Session, actor: User, flt: UserFilter, *, limit: int = 50, offset: int = 0
+                 ) -> tuple[Sequence[User], int]:
+    if not permissions.manages_units(actor):
+        raise PermissionDenied()
+    stmt = select(User).join(OrgUnit, col(User.org_unit_id) == col(OrgUnit.id)).where(_scope_filter(actor))
+    if flt.q:
+        like = f"%{flt.q.strip()}%"
+        stmt = stmt.where(sa.or_(col(User.username).ilike(like), col(User.display_name).ilike(like),
+                                 col(User.employee_no).ilike(like), col(User.phone).ilike(like)))
+    if flt.org_unit_id:
+        unit = get_org_unit(session, actor, flt.org_unit_id)
+        stmt = stmt.where(col(OrgUnit.path).startswith(unit.path, autoescape=True))
+    if flt.tier:
+        stmt = stmt.where(User.tier == flt.tier)
+    if flt.role:
+        stmt = stmt.where(col(User.id).in_(select(UserRole.user_id).where(UserRole.role == flt.role)))
+    if flt.active is not None:
+        stmt = stmt.where(User.is_active == flt.active)
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(
+        stmt.options(selectinload(User.role_links))  # type: ignore[arg-type]
+        .order_by(OrgUnit.path, User.username).limit(limit).offset(offset)
+    ).all()
+    return rows, total
+
+
+def _check_roles(actor: User | None, roles: Iterable[str]) -> list[str]:
+    wanted = sorted({Role(r).value for r in roles})
+    if actor is not None:
+        allowed = permissions.assignable_roles(actor)
+        refused = [r for r in wanted if r not in allowed]
+        if refused:
+            raise PermissionDenied(_("You may not assign the role: %(roles)s", roles=", ".join(refused)))
+    return wanted
+
+
+def validate_password(password: str, *, username: str | None = None) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(_("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
+                               errors=[{"loc": ["password"], "msg": _("too short")}])
+    if username and password.lower() == username.lower():
+        raise ValidationFailed(_("The password must differ from the username."),
+                               errors=[{"loc": ["password"], "msg": _("same as username")}])
+    if password.isdigit() or password.isalpha():
+        raise ValidationFailed(_("The password must mix letters and digits."),
+                               errors=[{"loc": ["password"], "msg": _("too simple")}])
+
+
+def create_user(session: Session, actor: User | None, data: UserCreate, *, must_change_password: bool = True,
+                password_hash: str | None = None, now: datetime | None = None) -> User:
+    unit = session.get(OrgUnit, data.org_unit_id)
+    if unit is None:
+        raise ValidationFailed(_("The organisation unit does not exist."), errors=[{"loc": ["org_unit_id"], "msg": _("unknown unit")}])
+    if actor is not None:
+        if not permissions.manages_units(actor) or not permissions.unit_in_scope(actor, unit):
+            raise PermissionDenied(_("The organisation unit is outside your scope."))
+    roles = _check_roles(actor, data.roles or [Role.trainee])
+    if get_user_by_username(session, data.username) is not None:
+        raise Conflict(_("The username %(username)s is already taken.", username=data.username),
+                       errors=[{"loc": ["username"], "msg": _("already taken")}])
+    if password_hash is None and data.password:
+        validate_password(data.password, username=data.username)
+        password_hash = hash_password(data.password)
+    user = User(
+        username=data.username.strip(),
+        display_name=data.display_name,
+        org_unit_id=unit.id or 0,
+        tier=Tier(data.tier).value,
+        phone=data.phone or None,
+        email=data.email or None,
+        employee_no=data.employee_no or None,
+        password_hash=password_hash,
+        must_change_password=must_change_password,
+    )
+    user.role_links = [UserRole(role=r) for r in roles]
+    session.add(user)
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:  # a concurrent request took the username between check and insert
+        raise Conflict(_("The username %(username)s is already taken.", username=data.username)) from exc
+    if actor is not None:
+        audit(session, "user.create", actor=actor, target_type="user", target_id=user.id,
+              details={"username": user.username, "roles": roles, "org_unit": unit.code}, now=now)
+    return user
+
+
+def update_user(session: Session, actor: User, user: User, data: UserUpdate, *, now: datetime | None = None) -> User:
+    get_user_for(session, actor, user.id or 0)
+    changes: dict[str, Any] = {}
+    if data.display_name is not None and data.display_name.strip() != user.display_name:
+        changes["display_name"] = [user.display_name, data.display_name.strip()]
+        user.display_name = data.display_name.strip()
+    if data.org_unit_id is not None and data.org_unit_id != user.org_unit_id:
+        unit = get_org_unit(session, actor, data.org_unit_id)
+        changes["org_unit"] = [user.org_unit.code, unit.code]
+        user.org_unit_id = unit.id or 0
+        user.org_unit = unit
+    if data.tier is not None and data.tier.value != user.tier:
+        changes["tier"] = [user.tier, data.tier.value]
+        user.tier = data.tier.value
+    for field in ("phone", "email", "employee_no"):
+        value = getattr(data, field)
+        if value is not None and (value or None) != getattr(user, field):
+            changes[field] = True
+            setattr(user, field, value or None)
+    if data.roles is not None:
+        new_roles = set(_check_roles(actor, data.roles))
+        old_roles = user.roles
+        # A district admin may not strip roles they could not grant (e.g. admin).
+        untouchable = old_roles - permissions.assignable_roles(actor)
+        new_roles |= untouchable
+        if new_roles != old_roles:
+            if actor.id == user.id and Role.admin in old_roles and Role.admin not in new_roles:
+                raise Conflict(_("You cannot remove your own administrator role."))
+            user.role_links = [link for link in user.role_links if link.role in new_roles] + [
+                UserRole(role=r) for r in sorted(new_roles - old_roles)
+            ]
+            audit(session, "user.roles_changed", actor=actor, target_type="user", target_id=user.id,
+                  details={"username": user.username, "before": sorted(old_roles), "after": sorted(new_roles)}, now=now)
+    if data.is_active is not None and data.is_active != user.is_active:
+        set_active(session, actor, user, data.is_active, now=now)
+    session.add(user)
+    session.flush()
+    if changes:
+        audit(session, "user.update", actor=actor, target_type="user", target_id=user.id,
+              details={"username": user.username, "changed": sorted(changes)}, now=now)
+    return user
+
+
+def set_active(session: Session, actor: User, user: User, active: bool, *, now: datetime | None = None) -> User:
+    get_user_for(session, actor, user.id or 0)
+    if actor.id == user.id and not active:
+        raise Conflict(_("You cannot deactivate your own account."))
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    session.add(user)
+    if not active:
+        revoke_user_sessions(session, user, reason="deactivated", now=now)
+    session.flush()
+    audit(session, "user.activate" if active else "user.deactivate", actor=actor, target_type="user",
+          target_id=user.id, details={"username": user.username}, now=now)
+    return user
+
+
+def reset_password(session: Session, actor: User, user: User, new_password: str, *, now: datetime | None = None) -> User:
+    get_user_for(session, actor, user.id or 0)
+    validate_password(new_password, username=user.username)
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = True
+    session.add(user)
+    revoke_user_sessions(session, user, reason="password_reset", now=now)
+    audit(session, "user.password_reset", actor=actor, target_type="user", target_id=user.id,
+          details={"username": user.username}, now=now)
+    return user
+
+
+def change_own_password(session: Session, user: User, current: str, new: str, *, keep_session_id: int | None = None,
+                        now: datetime | None = None) -> User:
+    ok, _rehash = verify_password(current, user.password_hash)
+    if not ok:
+        raise ValidationFailed(_("The current password is wrong."), errors=[{"loc": ["current_password"], "msg": _("wrong")}])
+    if current == new:
+        raise ValidationFailed(_("The new password must differ from the current one."),
+                               errors=[{"loc": ["new_password"], "msg": _("unchanged")}])
+    validate_password(new, username=user.username)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    session.add(user)
+    # Other devices signed in with the old password are signed out.
+    revoke_user_sessions(session, user, reason="password_changed", except_id=keep_session_id, now=now)
+    audit(session, "user.password_changed", actor=user, target_type="user", target_id=user.id, now=now)
+    return user
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in, throttling, sessions and tokens
+
+
+def _window_start(now: datetime) -> datetime:
+    return now - timedelta(minutes=get_settings().login_window_minutes)
+
+
+def check_throttle(session: Session, username: str, ip: str, *, now: datetime | None = None) -> None:
+    """Refuse further attempts once an account or an address has failed too often recently."""
+    now = now or utcnow()
+    settings = get_settings()
+    since = _window_start(now)
+    for column, value in ((LoginFailure.username, username.strip().lower()), (LoginFailure.ip, ip)):
+        recent = session.exec(
+            select(LoginFailure.at).where(column == value, col(LoginFailure.at) >= since)
+            .order_by(col(LoginFailure.at).desc()).limit(settings.login_max_failures)
+        ).all()
+        if len(recent) >= settings.login_max_failures:
+            locked_until = recent[0] + timedelta(minutes=settings.login_lock_minutes)
+            if locked_until > now:
+                minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+                raise ThrottledSignIn(
+                    _("Too many failed sign-in attempts. Please try again in %(minutes)s minutes "
+                      "or ask an administrator to reset your password.", minutes=minutes),
+                    retry_after=int((locked_until - now).total_seconds()) + 1,
+                )
+
+
+def authenticate(session: Session, username: str, password: str, *, ip: str, now: datetime | None = None) -> User:
+    now = now or utcnow()
+    username = (username or "").strip()
+    check_throttle(session, username, ip, now=now)
+    user = get_user_by_username(session, username) if username else None
+    ok, new_hash = verify_password(password or "", user.password_hash if user else None)
+    if user is not None and ok and not user.is_active:
+        ok = False
+    if user is not None and ok and user.is_demo and not get_settings().demo_mode:
+        ok = False
+    if not ok or user is None:
+        session.add(LoginFailure(username=username.lower()[:64], ip=ip[:64], at=now))
+        audit(session, "auth.login_failed", actor_name=username[:64], ip=ip, details={}, now=now)
+        raise InvalidCredentials(_("Wrong username or password."))
+    if new_hash:
+        user.password_hash = new_hash
+    session.execute(sa.delete(LoginFailure).where(col(LoginFailure.username) == username.lower()))
+    user.last_login_at = now
+    session.add(user)
+    session.flush()
+    return user
+
+
+def start_session(session: Session, user: User, *, ip: str | None, user_agent: str | None, kiosk: bool,
+                  replace_token: str | None = None, now: datetime | None = None) -> tuple[str, AuthSession]:
+    """A fresh session id at every sign-in; the previous session of this browser is revoked."""
+    now = now or utcnow()
+    settings = get_settings()
+    if replace_token:
+        old = session.exec(select(AuthSession).where(AuthSession.token_digest == token_digest(replace_token))).first()
+        if old is not None and old.revoked_at is None:
+            old.revoked_at = now
+            old.revoked_reason = "replaced"
+            session.add(old)
+    token = new_token()
+    idle = (settings.kiosk_idle_minutes if kiosk else settings.session_idle_minutes) * 60
+    auth = AuthSession(
+        token_digest=token_digest(token),
+        user_id=user.id or 0,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_max_hours),
+        idle_timeout_s=idle,
+        kiosk=kiosk,
+        ip=(ip or "")[:64] or None,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    session.add(auth)
+    session.flush()
+    audit(session, "auth.login", actor=user, ip=ip, details={"kiosk": kiosk, "session": auth.id}, now=now)
+    return token, auth
+
+
+def session_is_live(auth: AuthSession, now: datetime) -> bool:
+    if auth.revoked_at is not None or auth.expires_at <= now:
+        return False
+    return auth.last_seen_at + timedelta(seconds=auth.idle_timeout_s) > now
+
+
+def resolve_session(session: Session, token: str | None, *, now: datetime | None = None) -> tuple[AuthSession, User] | None:
+    if not token:
+        return None
+    now = now or utcnow()
+    auth = session.exec(select(AuthSession).where(AuthSession.token_digest == token_digest(token))).first()
+    if auth is None or not session_is_live(auth, now):
+        return None
+    user = session.get(User, auth.user_id)
+    if user is None or not user.is_active:
+        return None
+    return auth, user
+
+
+def touch_session(session: Session, auth_id: int, *, now: datetime | None = None) -> None:
+    """Slide the idle timeout. Runs in its own short transaction, not the request's."""
+    now = now or utcnow()
+    session.execute(
+        sa.update(AuthSession).where(col(AuthSession.id) == auth_id, col(AuthSession.revoked_at).is_(None))
+        .values(last_seen_at=now)
+    )
+
+
+def needs_touch(auth: AuthSession, now: datetime) -> bool:
+    return (now - auth.last_seen_at).total_seconds() >= min(60, auth.idle_timeout_s / 5)
+
+
+def revoke_session(session: Session, auth: AuthSession, *, reason: str = "logout", now: datetime | None = None) -> None:
+    if auth.revoked_at is None:
+        auth.revoked_at = now or utcnow()
+        auth.revoked_reason = reason
+        session.add(auth)
+        session.flush()
+
+
+def revoke_session_by_token(session: Session, token: str, *, reason: str = "logout", now: datetime | None = None) -> None:
+    auth = session.exec(select(AuthSession).where(AuthSession.token_digest == token_digest(token))).first()
+    if auth is not None:
+        revoke_session(session, auth, reason=reason, now=now)
+
+
+def revoke_user_sessions(session: Session, user: User, *, reason: str, except_id: int | None = None,
+                         now: datetime | None = None) -> int:
+    now = now or utcnow()
+    stmt = sa.update(AuthSession).where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None))
+    if except_id is not None:
+        stmt = stmt.where(col(AuthSession.id) != except_id)
+    result = session.execute(stmt.values(revoked_at=now, revoked_reason=reason))
+    session.execute(
+        sa.update(ApiToken).where(col(ApiToken.user_id) == user.id, col(ApiToken.revoked_at).is_(None)).values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def list_user_sessions(session: Session, user: User, *, now: datetime | None = None) -> list[AuthSession]:
+    now = now or utcnow()
+    rows = session.exec(select(AuthSession).where(AuthSession.user_id == user.id).order_by(col(AuthSession.last_seen_at).desc()).limit(20)).all()
+    return [r for r in rows if session_is_live(r, now)]
+
+
+def issue_api_token(session: Session, user: User, *, ip: str | None = None, now: datetime | None = None) -> tuple[str, int]:
+    now = now or utcnow()
+    ttl = get_settings().api_token_minutes * 60
+    token = new_token()
+    session.add(ApiToken(token_digest=token_digest(token), user_id=user.id or 0, created_at=now,
+                         expires_at=now + timedelta(seconds=ttl)))
+    session.flush()
+    audit(session, "auth.token_issued", actor=user, ip=ip, now=now)
+    return token, ttl
+
+
+def resolve_api_token(session: Session, token: str | None, *, now: datetime | None = None) -> User | None:
+    if not token:
+        return None
+    now = now or utcnow()
+    row = session.exec(select(ApiToken).where(ApiToken.token_digest == token_digest(token))).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def purge_expired(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+    """Housekeeping: old sessions, tokens and sign-in failures. Run by the worker's periodic job."""
+    now = now or utcnow()
+    horizon = now - timedelta(days=30)
+    counts = {}
+    for model, column in ((AuthSession, AuthSession.expires_at), (ApiToken, ApiToken.expires_at), (LoginFailure, LoginFailure.at)):
+        result = session.execute(sa.delete(model).where(col(column) < horizon))
+        counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)  # type: ignore[attr-defined]
+    return counts
+
+
+def count_users(session: Session, actor: User) -> dict[str, int]:
+    base = select(func.count()).select_from(User).join(OrgUnit, col(User.org_unit_id) == col(OrgUnit.id)).where(_scope_filter(actor))
+    return {
+        "users": session.exec(base).one(),
+        "active": session.exec(base.where(User.is_active == sa.true())).one(),
+        "units": session.exec(select(func.count()).select_from(OrgUnit).where(_scope_filter(actor))).one(),
+    }

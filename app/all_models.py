@@ -1,0 +1,7 @@
+"""Imports every domain's models so that SQLModel.metadata is complete (Alembic, tests, worker)."""
+
+from app.accounts import models as accounts_models  # noqa: F401
+from app.core import jobs as core_jobs  # noqa: F401
+from app.core.models import SQLModel
+
+metadata = SQLModel.metadata

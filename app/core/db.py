@@ -1,0 +1,107 @@
+"""Engines and sessions.
+
+SQLite runs in WAL mode with synchronous=FULL (an acknowledged write survives a power cut), foreign
+keys on and a busy timeout. pysqlite's own transaction handling is switched off so that we emit
+BEGIN ourselves: requests that may write (unsafe HTTP methods, the worker) open with
+BEGIN IMMEDIATE, which takes the write lock up front and waits on the busy timeout instead of failing
+with SQLITE_BUSY when a read transaction would later upgrade to a write. Reads stay DEFERRED so they
+run in parallel with a writer. PostgreSQL ignores all of this.
+
+Only three places create sessions: the request (get_db), the worker (one per job) and the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see do_begin
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = sa.create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return sa.create_engine(url, **kwargs)
+
+
+class Database:
+    """Hands out sessions. Tests replace it with one bound to a connection in a rolled-back transaction."""
+
+    def __init__(self, engine: Engine | sa.Connection, **session_kwargs: Any) -> None:
+        self.bind = engine
+        self._writer = engine if isinstance(engine, sa.Connection) else engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._session_kwargs = {"expire_on_commit": False, **session_kwargs}
+
+    @property
+    def dialect(self) -> str:
+        return self.bind.dialect.name
+
+    def new_session(self, *, write: bool = False) -> Session:
+        return Session(self._writer if write else self.bind, **self._session_kwargs)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A session committed on success and rolled back on error: worker jobs and CLI commands."""
+        session = self.new_session(write=write)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        if isinstance(self.bind, Engine):
+            self.bind.dispose()
+
+
+_database: Database | None = None
+
+
+def get_database() -> Database:
+    global _database
+    if _database is None:
+        from app.core.config import get_settings
+
+        settings = get_settings()
+        settings.ensure_dirs()
+        _database = Database(create_db_engine(settings.resolved_database_url))
+    return _database
+
+
+def set_database(database: Database | None) -> None:
+    global _database
+    _database = database

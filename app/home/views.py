@@ -1,0 +1,42 @@
+"""The home page of each role. A user with several roles sees the most senior one's home and tabs."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+
+from app.accounts import service as accounts
+from app.accounts.access import CurrentUser, allow, signed_in
+from app.accounts.models import Role, Tier
+from app.core.jobs import JobStatus
+from app.core.routing import DbSession, make_router
+from app.core.templating import render
+from app.ops import service as ops
+
+router = make_router(tags=["pages: home"])
+
+HOME_ORDER = (Role.admin, Role.district_admin, Role.instructor, Role.examiner, Role.coordinator, Role.trainee)
+
+
+def home_kind(roles: set[str]) -> str:
+    for role in HOME_ORDER:
+        if role in roles:
+            return "admin" if role in (Role.admin, Role.district_admin) else role.value
+    return "trainee"
+
+
+@router.get("/", name="home:index", dependencies=[signed_in()])
+def index(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    kind = home_kind(user.roles)
+    context: dict[str, object] = {"home_kind": kind, "tier_label": Tier(user.tier).label,
+                                  "unit_path": accounts.org_unit_path_names(db, user.org_unit)}
+    if kind == "admin":
+        context["counts"] = accounts.count_users(db, user)
+        context["recent_audit"] = accounts.list_audit(db, limit=8)[0] if Role.admin in user.roles else []
+        context["jobs"] = ops.job_counts(db) if Role.admin in user.roles else {}
+        context["job_statuses"] = list(JobStatus)
+    return render(request, f"home/{kind}.html", context)
+
+
+@router.get("/admin/overview", name="home:admin_overview", dependencies=[allow(Role.admin, Role.district_admin)])
+def admin_overview(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    return index(request, db, user)

@@ -1,0 +1,47 @@
+"""create_app(): settings, logging, middleware, error handlers, static files and routers."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import PROJECT_ROOT
+from app.accounts import admin_views as accounts_admin_views
+from app.accounts import api as accounts_api
+from app.accounts import views as accounts_views
+from app.core.config import Settings, get_settings
+from app.core.csrf import verify_csrf
+from app.core.db import Database, get_database
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.home import views as home_views
+from app.ops import views as ops_views
+
+API_DESCRIPTION = """
+Shixun (实训) JSON API. Authenticate with `POST /api/v1/auth/token` and send
+`Authorization: Bearer <token>`. Errors are `application/problem+json`; lists are
+`{"items": [...], "total": n}` with `?limit=&offset=`.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = FastAPI(
+        title="Shixun 实训",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        dependencies=[Depends(verify_csrf)],
+    )
+    app.state.settings = settings
+    app.state.database = database or get_database()
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
+    for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api):
+        app.include_router(module.router)
+    return app

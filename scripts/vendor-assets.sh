@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Copies the front-end packages installed from the npm registry (package-lock.json) into static/vendor/,
+# where Shixun serves them itself: pages never load anything from a CDN.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=static/vendor
+mkdir -p "$out/swagger-ui"
+cp node_modules/htmx.org/dist/htmx.min.js "$out/htmx.min.js"
+for f in swagger-ui-bundle.js swagger-ui.css; do
+  cp "node_modules/swagger-ui-dist/$f" "$out/swagger-ui/$f"
+done

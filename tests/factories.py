@@ -1,0 +1,46 @@
+"""Typed factories for the common objects. Passwords are hashed once per distinct password."""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+from sqlmodel import Session
+
+from app.accounts.models import OrgUnit, OrgUnitKind, Role, Tier, User, UserRole
+from app.core.security import hash_password
+
+PASSWORD = "Passw0rd-test"
+_seq = itertools.count(1)
+
+
+@lru_cache(maxsize=16)
+def _hash(password: str) -> str:
+    return hash_password(password)
+
+
+def make_unit(session: Session, name: str | None = None, *, parent: OrgUnit | None = None,
+              kind: OrgUnitKind = OrgUnitKind.unit, code: str | None = None) -> OrgUnit:
+    n = next(_seq)
+    unit = OrgUnit(code=code or f"unit-{n}", name=name or f"测试单位{n}", kind=kind.value, parent_id=parent.id if parent else None)
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def make_user(session: Session, *roles: Role | str, unit: OrgUnit | None = None, username: str | None = None,
+              tier: Tier = Tier.execution, password: str = PASSWORD, must_change_password: bool = False,
+              is_active: bool = True, display_name: str | None = None) -> User:
+    n = next(_seq)
+    unit = unit or make_unit(session)
+    user = User(username=username or f"user{n}", display_name=display_name or f"测试用户{n}", org_unit_id=unit.id or 0,
+                tier=tier.value, password_hash=_hash(password), must_change_password=must_change_password,
+                is_active=is_active)
+    user.role_links = [UserRole(role=Role(r).value) for r in (roles or (Role.trainee,))]
+    session.add(user)
+    session.flush()
+    session.refresh(user)
+    return user
