@@ -1,0 +1,3 @@
+"""Imports every module that registers job handlers, so a worker knows all job kinds."""
+
+from app.accounts import jobs as accounts_jobs  # noqa: F401
