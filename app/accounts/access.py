@@ -20,16 +20,16 @@ from app.accounts import service
 from app.accounts.models import AuthSession, Role, User
 from app.core.db import get_database
 from app.core.errors import DomainError, NotAuthenticated, PermissionDenied
+from app.core.i18n import N_
 from app.core.models import utcnow
 from app.core.routing import get_db
 from app.core.security import SESSION_COOKIE
 
 
-
 class PasswordChangeRequired(DomainError):
     status_code = 403
     code = "password-change-required"
-    title = "You must change your password before continuing"
+    title = N_("You must change your password before continuing")
 
 
 @dataclass

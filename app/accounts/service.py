@@ -32,6 +32,7 @@ from app.accounts.models import (
 from app.accounts.schemas import OrgUnitCreate, UserCreate, UserUpdate
 from app.core.config import get_settings
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, Throttled, ValidationFailed
+from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.security import hash_password, new_token, token_digest, verify_password
@@ -42,7 +43,7 @@ MIN_PASSWORD_LENGTH = 8
 class InvalidCredentials(DomainError):
     status_code = 401
     code = "invalid-credentials"
-    title = "Wrong username or password"
+    title = N_("Wrong username or password")
     keep_writes = True  # the failure record must survive the rollback of the request
 
 

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.i18n import N_
 from app.core.i18n import gettext as _
 
 log = logging.getLogger("shixun.errors")
@@ -23,7 +24,7 @@ PROBLEM_JSON = "application/problem+json"
 class DomainError(Exception):
     status_code = 400
     code = "bad-request"
-    title = "The request cannot be processed"
+    title = N_("The request cannot be processed")
 
     def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail or self.title)
@@ -40,37 +41,37 @@ class DomainError(Exception):
 class NotAuthenticated(DomainError):
     status_code = 401
     code = "not-authenticated"
-    title = "Please sign in first"
+    title = N_("Please sign in first")
 
 
 class PermissionDenied(DomainError):
     status_code = 403
     code = "forbidden"
-    title = "You do not have permission to do this"
+    title = N_("You do not have permission to do this")
 
 
 class NotFound(DomainError):
     status_code = 404
     code = "not-found"
-    title = "The requested item does not exist"
+    title = N_("The requested item does not exist")
 
 
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"
-    title = "The request conflicts with the current state"
+    title = N_("The request conflicts with the current state")
 
 
 class ValidationFailed(DomainError):
     status_code = 422
     code = "validation-failed"
-    title = "The submitted data is not valid"
+    title = N_("The submitted data is not valid")
 
 
 class Throttled(DomainError):
     status_code = 429
     code = "throttled"
-    title = "Too many attempts"
+    title = N_("Too many attempts")
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
         super().__init__(detail)
@@ -80,7 +81,7 @@ class Throttled(DomainError):
 class CsrfFailed(DomainError):
     status_code = 403
     code = "csrf-failed"
-    title = "The form has expired or did not come from this site. Please reload the page and try again."
+    title = N_("The form has expired or did not come from this site. Please reload the page and try again.")
 
 
 def wants_json(request: Request) -> bool:

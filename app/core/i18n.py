@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from babel import Locale
@@ -29,7 +29,7 @@ LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 _current_locale: ContextVar[str] = ContextVar("shixun_locale", default=DEFAULT_LOCALE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_translations(locale: str) -> NullTranslations:
     po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not po_path.exists():
@@ -101,6 +101,11 @@ def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
 
 
 _ = gettext
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction where it is defined; it is translated where it is shown."""
+    return message
 
 
 def html_lang(locale: str | None = None) -> str:
