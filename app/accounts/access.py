@@ -87,6 +87,10 @@ class AccessRule:
             return False
         return self.kind == "signed_in" or bool(user.roles & self.roles)
 
+    def permits_roles(self, roles: set[str]) -> bool:
+        """Whether a signed-in user holding exactly these roles passes (for tests and docs)."""
+        return self.kind in ("public", "signed_in") or bool(self.roles & roles)
+
     def __call__(self, request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal | None:
         principal = resolve_principal(request, db)
         if self.kind == "public":

@@ -10,10 +10,11 @@ made by `make_router`, and a test checks that every route is a TransactionalRout
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -42,6 +43,9 @@ def _finish(request: Request, commit: bool) -> None:
         if commit:
             session.commit()
         else:
+            # Detach first so the error page can still show the signed-in user's name from what was
+            # loaded, instead of lazy-loading through a rolled-back session.
+            session.expunge_all()
             session.rollback()
     finally:
         session.close()
@@ -73,3 +77,24 @@ def keep_writes(request: Request) -> None:
 
 def make_router(**kwargs: Any) -> APIRouter:
     return APIRouter(route_class=TransactionalRoute, **kwargs)
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """A route as the app serves it: full path (with router prefixes) and the route object declared."""
+
+    path: str
+    methods: frozenset[str]
+    name: str
+    route: APIRoute
+
+
+def api_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every APIRoute of the app, with router prefixes applied (FastAPI includes routers lazily)."""
+    infos = []
+    for context in iter_route_contexts(app.routes):
+        original = context.original_route
+        if isinstance(original, APIRoute):
+            infos.append(RouteInfo(path=context.path or original.path, methods=frozenset(context.methods or original.methods),
+                                   name=context.name or original.name, route=original))
+    return infos
