@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlmodel import JSON, Column, Field, Session, SQLModel
+from sqlmodel import JSON, Column, Field, Session, SQLModel, col
 
 from app.core.models import AwareDateTime, created_field, datetime_field, utcnow
 
@@ -151,14 +151,25 @@ def enqueue(
 
 
 def request_cancel(session: Session, job: Job, *, now: datetime | None = None) -> Job:
-    """Queued jobs are cancelled at once; a running one stops at its next progress report."""
-    if job.status == JobStatus.queued:
-        job.status = JobStatus.cancelled
-        job.finished_at = now or utcnow()
-    elif job.status == JobStatus.running:
-        job.cancel_requested = True
-    session.add(job)
+    """Queued jobs are cancelled at once; a running one stops at its next progress report.
+
+    Conditional updates, not read-then-write: a worker may claim the job between the caller's read and
+    this write, and must then be asked to stop rather than have the row flipped to cancelled under it.
+    """
     session.flush()
+    job_id = col(Job.id) == job.id
+    cancelled = session.execute(
+        sa.update(Job).where(job_id, col(Job.status) == JobStatus.queued)
+        .values(status=JobStatus.cancelled.value, finished_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(cancelled, "rowcount", 0):
+        session.execute(
+            sa.update(Job).where(job_id, col(Job.status) == JobStatus.running)
+            .values(cancel_requested=True)
+            .execution_options(synchronize_session=False)
+        )
+    session.refresh(job)
     return job
 
 

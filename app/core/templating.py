@@ -32,6 +32,16 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
     lambda s, p, n: i18n.get_translations(i18n.get_locale()).ngettext(s, p, n),
     newstyle=True,
 )
+
+
+@pass_context
+def _url_for(context: Any, name: str, /, **path_params: Any) -> str:
+    """Root-relative URLs: correct behind any proxy or host name, as an intranet deployment needs."""
+    request: Request = context["request"]
+    return str(request.app.url_path_for(name, **path_params))
+
+
+env.globals["url_for"] = _url_for
 env.globals["locale_names"] = i18n.LOCALE_NAMES
 env.globals["get_locale"] = i18n.get_locale
 env.globals["html_lang"] = i18n.html_lang

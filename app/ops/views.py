@@ -35,7 +35,7 @@ def audit_page(request: Request, db: DbSession, action: str | None = None, q: st
     limit = 50
     rows, total = accounts.list_audit(db, action=action or None, q=q or None, limit=limit, offset=offset)
     return render(request, "ops/audit.html", {"rows": rows, "total": total, "action": action or "", "q": q or "",
-                                              "pager": page_numbers(total, limit, offset)}, block="results")
+                                              "pages": page_numbers(total, limit, offset)}, block="results")
 
 
 @router.get("/admin/jobs", name="ops:jobs", dependencies=[allow(Role.admin)])

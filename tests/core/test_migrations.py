@@ -1,0 +1,83 @@
+"""Migrations: upgrade → downgrade → upgrade on a fresh database, and no model change left without one."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app.all_models import metadata
+from app.core.db import create_db_engine
+from app.ops.service import alembic_config, head_revisions
+from tests.conftest import BACKEND, _postgres_url, _TMP
+
+
+@pytest.fixture
+def scratch_engine() -> Iterator[sa.Engine]:
+    if BACKEND != "postgres":
+        engine = create_db_engine(f"sqlite:///{_TMP / f'scratch-{uuid.uuid4().hex[:8]}.db'}")
+        yield engine
+        engine.dispose()
+        return
+    base = _postgres_url()
+    name = f"shixun_mig_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = create_db_engine(sa.make_url(base.replace("postgresql://", "postgresql+psycopg://", 1)).set(database=name)
+                              .render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _run(engine: sa.Engine, fn, revision: str) -> None:  # type: ignore[no-untyped-def]
+    config = alembic_config()
+    config.attributes["configure_logging"] = False
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        fn(config, revision)
+
+
+def _tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def _pending(engine: sa.Engine) -> list:  # type: ignore[type-arg]
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(ctx, metadata)
+
+
+def test_upgrade_downgrade_upgrade_and_no_pending_changes(scratch_engine: sa.Engine) -> None:
+    _run(scratch_engine, command.upgrade, "head")
+    expected = {t.name for t in metadata.sorted_tables}
+    assert _tables(scratch_engine) == expected
+    assert _pending(scratch_engine) == []
+
+    _run(scratch_engine, command.downgrade, "base")
+    assert _tables(scratch_engine) == set()
+
+    _run(scratch_engine, command.upgrade, "head")
+    assert _tables(scratch_engine) == expected
+    with scratch_engine.connect() as conn:
+        assert {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))} == head_revisions()
+    assert _pending(scratch_engine) == []
+
+
+def test_single_head_and_dated_names() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert len(script.get_heads()) == 1
+    for rev in script.walk_revisions():
+        filename = rev.path.rsplit("/", 1)[-1]
+        assert filename[:4].isdigit() and filename[4] == "_", f"{filename}: name migrations YYYY_MM_DD_HHMM-rev_slug"
+        assert rev.doc and rev.doc.strip(), f"{filename}: needs a message"
