@@ -131,7 +131,7 @@ class UserRole(SQLModel, table=True):
         ),
     )
 
-    user_id: int = Field(foreign_key="accounts_user.id", ondelete="CASCADE", primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="accounts_user.id", ondelete="CASCADE", primary_key=True)
     role: str = Field(max_length=20, primary_key=True)
 
     user: "User" = Relationship(back_populates="role_links")

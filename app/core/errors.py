@@ -163,10 +163,11 @@ def _http_title(status: int) -> str:
 
 def handle_http_exception(request: Request, exc: StarletteHTTPException) -> Response:
     title = _http_title(exc.status_code)
+    headers = dict(exc.headers) if exc.headers else None
     detail = title if exc.status_code == 404 or not isinstance(exc.detail, str) else _(exc.detail)
     if wants_json(request):
-        return problem_response(exc.status_code, f"http-{exc.status_code}", title, detail, headers=exc.headers)
-    return _error_page(request, exc.status_code, title, detail, exc.headers)
+        return problem_response(exc.status_code, f"http-{exc.status_code}", title, detail, headers=headers)
+    return _error_page(request, exc.status_code, title, detail, headers)
 
 
 def handle_validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -95,6 +95,6 @@ def api_routes(app: FastAPI) -> list[RouteInfo]:
     for context in iter_route_contexts(app.routes):
         original = context.original_route
         if isinstance(original, APIRoute):
-            infos.append(RouteInfo(path=context.path or original.path, methods=frozenset(context.methods or original.methods),
+            infos.append(RouteInfo(path=context.path or original.path, methods=frozenset(context.methods or original.methods or ()),
                                    name=context.name or original.name, route=original))
     return infos
