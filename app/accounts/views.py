@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 from fastapi import Form, Request, Response
 
 from app.accounts import service
-from app.accounts.access import CurrentPrincipal, CurrentUser, OptionalUser, public, signed_in
+from app.accounts.access import CurrentPrincipal, CurrentUser, OptionalUser, allow, public, signed_in
+from app.accounts.models import Role
 from app.accounts.service import InvalidCredentials, ThrottledSignIn
 from app.core import i18n
 from app.core.config import get_settings
@@ -61,7 +62,8 @@ def set_session_cookie(response: Response, token: str, *, kiosk: bool) -> None:
 def login_page(request: Request, user: OptionalUser, next: str | None = None) -> Response:
     if user is not None and not user.must_change_password:
         return redirect(request, safe_next(next))
-    return render(request, "accounts/login.html", {"next": safe_next(next), "kiosk": is_kiosk_device(request),
+    kiosk = is_kiosk_device(request)
+    return render(request, "accounts/login.html", {"next": safe_next(next), "kiosk": kiosk, "kiosk_device": kiosk,
                                                    "demo_mode": get_settings().demo_mode})
 
 
@@ -75,7 +77,8 @@ def login_submit(
     public_device: Annotated[bool, Form()] = False,
 ) -> Response:
     kiosk = public_device or is_kiosk_device(request)
-    context = {"next": safe_next(next), "username": username, "kiosk": kiosk, "demo_mode": get_settings().demo_mode}
+    context = {"next": safe_next(next), "username": username, "kiosk": kiosk, "kiosk_device": is_kiosk_device(request),
+               "demo_mode": get_settings().demo_mode}
     try:
         user = service.authenticate(db, username, password, ip=client_ip(request))
     except (InvalidCredentials, ThrottledSignIn) as exc:
@@ -161,8 +164,24 @@ def revoke_other_sessions(request: Request, db: DbSession, principal: CurrentPri
     return redirect(request, "/account/sessions")
 
 
-def kiosk_cookie_value() -> str:
-    return sign("kiosk", "kiosk")
+@router.get("/admin/kiosk", name="accounts:kiosk", dependencies=[allow(Role.admin)])
+def kiosk_page(request: Request) -> Response:
+    return render(request, "accounts/kiosk.html", {"is_kiosk": is_kiosk_device(request)})
+
+
+@router.post("/admin/kiosk", name="accounts:kiosk_submit", dependencies=[allow(Role.admin)])
+def kiosk_submit(request: Request, db: DbSession, user: CurrentUser, enable: Annotated[bool, Form()] = True) -> Response:
+    """Marks this browser as a shared kiosk: every sign-in on it gets the short kiosk idle timeout."""
+    service.audit(db, "device.kiosk_enabled" if enable else "device.kiosk_disabled", actor=user, ip=client_ip(request),
+                  details={"user_agent": (request.headers.get("User-Agent") or "")[:200]})
+    flash(request, _("This device is now a shared kiosk.") if enable else _("This device is no longer a shared kiosk."))
+    response = redirect(request, "/admin/kiosk")
+    if enable:
+        response.set_cookie(KIOSK_COOKIE, sign("kiosk", "kiosk"), max_age=5 * 365 * 86400, httponly=True,
+                            secure=get_settings().secure_cookies, samesite="lax", path="/")
+    else:
+        response.delete_cookie(KIOSK_COOKIE, path="/")
+    return response
 
 
 def _role_label(role: str) -> str:

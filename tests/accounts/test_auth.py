@@ -216,3 +216,26 @@ def test_validation_errors_are_problem_json(client, admin) -> None:  # type: ign
     assert response.status_code == 422
     body = response.json()
     assert body["title"] == "提交的数据不正确" and body["errors"] and {"loc", "msg"} <= set(body["errors"][0])
+
+
+def test_a_registered_kiosk_forces_short_sessions(client, admin, trainee, session) -> None:  # type: ignore[no-untyped-def]
+    login(client, "admin1")
+    response = client.post("/admin/kiosk", data={"enable": "true", "csrf_token": csrf_from(client, "/admin/kiosk")})
+    assert response.status_code == 303 and "shixun_kiosk=" in response.headers["set-cookie"]
+    client.post("/logout", headers={"X-CSRF-Token": csrf_from(client, "/")})
+    page = client.get("/login")
+    assert 'id="kiosk-note"' in page.text and 'name="public_device"' not in page.text
+    signed_in = _post_login(client, "trainee1", PASSWORD)
+    assert signed_in.status_code == 303
+    # The session cookie of a kiosk lives only as long as the browser.
+    session_cookie = [c for c in signed_in.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE + "=")][0]
+    assert "max-age" not in session_cookie.lower() and "expires" not in session_cookie.lower()
+    auth = session.exec(select(AuthSession).where(AuthSession.user_id == trainee.id)).one()
+    assert auth.kiosk and auth.idle_timeout_s == 5 * 60
+
+
+def test_kiosk_cookie_cannot_be_forged(client, trainee, session) -> None:  # type: ignore[no-untyped-def]
+    client.cookies.set("shixun_kiosk", "kiosk")
+    login(client, "trainee1")
+    auth = session.exec(select(AuthSession).where(AuthSession.user_id == trainee.id)).one()
+    assert not auth.kiosk
