@@ -22,7 +22,7 @@ from app.core.db import get_database
 from app.core.errors import DomainError, NotAuthenticated, PermissionDenied
 from app.core.i18n import N_
 from app.core.models import utcnow
-from app.core.routing import get_db
+from app.core.routing import SAFE_METHODS, get_db
 from app.core.security import SESSION_COOKIE
 
 
@@ -63,10 +63,15 @@ def resolve_principal(request: Request, db: Session) -> Principal | None:
             auth, user = resolved
             principal = Principal(user=user, auth_session=auth, via="session")
             if service.needs_touch(auth, now):
-                # Its own short transaction: sliding the idle timeout is not part of the request's work.
-                database = getattr(request.app.state, "database", None) or get_database()
-                with database.transaction() as side:
-                    service.touch_session(side, auth.id or 0, now=now)
+                if request.method in SAFE_METHODS:
+                    # A read request: slide the idle timeout in a short transaction of its own.
+                    database = getattr(request.app.state, "database", None) or get_database()
+                    with database.transaction() as side:
+                        service.touch_session(side, auth.id or 0, now=now)
+                else:
+                    # A write request already holds SQLite's write lock (BEGIN IMMEDIATE); a second writer
+                    # would wait on it. Slide the timeout inside the request's own transaction instead.
+                    service.touch_session(db, auth.id or 0, now=now)
     request.state.principal = principal
     request.state.user = principal.user if principal else None
     return principal
