@@ -9,6 +9,7 @@ from app import PROJECT_ROOT
 from app.accounts import admin_views as accounts_admin_views
 from app.accounts import api as accounts_api
 from app.accounts import views as accounts_views
+from app.accounts.access import user_for_error_page
 from app.core.config import Settings, get_settings
 from app.core.csrf import verify_csrf
 from app.core.db import Database, get_database
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database or get_database()
+    app.state.resolve_user = user_for_error_page
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")

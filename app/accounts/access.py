@@ -77,6 +77,24 @@ def resolve_principal(request: Request, db: Session) -> Principal | None:
     return principal
 
 
+def user_for_error_page(request: Request) -> User | None:
+    """Who is signed in, for an error page rendered outside any route (404, CSRF failure)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    database = getattr(request.app.state, "database", None) or get_database()
+    session = database.new_session()
+    try:
+        resolved = service.resolve_session(session, token, now=utcnow())
+        if resolved is None:
+            return None
+        user = resolved[1]
+        session.expunge_all()  # keep what was loaded (name, unit, roles) after the session closes
+        return user
+    finally:
+        session.close()
+
+
 @dataclass(frozen=True)
 class AccessRule:
     """Who may call a route. kind: public | signed_in | roles."""

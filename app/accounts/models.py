@@ -191,3 +191,23 @@ class AuditLog(SQLModel, table=True):
     target_id: str | None = Field(default=None, max_length=64)
     ip: str | None = Field(default=None, max_length=64)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# Audit actions and how they read on the audit page. A new action without a label shows its code.
+AUDIT_ACTION_LABELS = {
+    "auth.login": _l("Signed in"),
+    "auth.login_failed": _l("Failed sign-in"),
+    "auth.token_issued": _l("API token issued"),
+    "user.create": _l("User created"),
+    "user.update": _l("User changed"),
+    "user.roles_changed": _l("Roles changed"),
+    "user.deactivate": _l("User deactivated"),
+    "user.activate": _l("User reactivated"),
+    "user.password_reset": _l("Password reset by administrator"),
+    "user.password_changed": _l("Password changed"),
+    "user.import": _l("Users imported"),
+    "org_unit.create": _l("Unit created"),
+    "org_unit.update": _l("Unit changed"),
+    "device.kiosk_enabled": _l("Device marked as kiosk"),
+    "device.kiosk_disabled": _l("Kiosk marking removed"),
+}

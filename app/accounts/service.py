@@ -441,6 +441,7 @@ def authenticate(session: Session, username: str, password: str, *, ip: str, now
     if not ok or user is None:
         session.add(LoginFailure(username=username.lower()[:64], ip=ip[:64], at=now))
         audit(session, "auth.login_failed", actor_name=username[:64], ip=ip, details={}, now=now)
+        check_throttle(session, username, ip, now=now)  # the failure that reaches the limit says so at once
         raise InvalidCredentials(_("Wrong username or password."))
     if new_hash:
         user.password_hash = new_hash
@@ -586,3 +587,75 @@ def count_users(session: Session, actor: User) -> dict[str, int]:
         "active": session.exec(base.where(User.is_active == sa.true())).one(),
         "units": session.exec(select(func.count()).select_from(OrgUnit).where(_scope_filter(actor))).one(),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Administration pages and bulk import
+
+
+@dataclass
+class UnitNode:
+    """One row of the org-unit tree as an administrator sees it."""
+
+    unit: OrgUnit
+    level: int  # depth below the top-most unit the actor can see
+    users: int  # users directly in this unit
+    subtree_users: int  # users in this unit and every unit below it
+
+
+def org_unit_tree(session: Session, actor: User) -> list[UnitNode]:
+    """The actor's units in tree order (parents first, siblings by sort order then name), with user counts."""
+    units = list_org_units(session, actor)
+    counts = dict(session.exec(
+        select(User.org_unit_id, func.count()).join(OrgUnit, col(User.org_unit_id) == col(OrgUnit.id))
+        .where(_scope_filter(actor)).group_by(User.org_unit_id)
+    ).all())
+    by_id = {u.id: u for u in units}
+    children: dict[int | None, list[OrgUnit]] = {}
+    for unit in units:
+        # A unit whose parent is outside the scope is a root of what the actor sees.
+        children.setdefault(unit.parent_id if unit.parent_id in by_id else None, []).append(unit)
+    for siblings in children.values():
+        siblings.sort(key=lambda u: (u.sort_order, u.name, u.id or 0))
+    subtree: dict[int, int] = {}
+    for unit in sorted(units, key=lambda u: -u.depth):  # leaves first
+        subtree[unit.id or 0] = counts.get(unit.id, 0) + sum(subtree[c.id or 0] for c in children.get(unit.id, []))
+    nodes: list[UnitNode] = []
+
+    def walk(parent_id: int | None, level: int) -> None:
+        for unit in children.get(parent_id, []):
+            nodes.append(UnitNode(unit=unit, level=level, users=counts.get(unit.id, 0), subtree_users=subtree[unit.id or 0]))
+            walk(unit.id, level + 1)
+
+    walk(None, 0)
+    return nodes
+
+
+def set_org_unit_active(session: Session, actor: User, unit: OrgUnit, active: bool) -> OrgUnit:
+    """Deactivate or reactivate a unit; a district admin cannot switch off the unit their own scope hangs from."""
+    get_org_unit(session, actor, unit.id or 0)
+    if not active and not permissions.is_admin(actor) and unit.id == actor.org_unit_id:
+        raise Conflict(_("You cannot deactivate the unit your own administration scope starts from."))
+    return update_org_unit(session, actor, unit, is_active=active)
+
+
+def org_units_by_codes(session: Session, codes: Iterable[str]) -> dict[str, OrgUnit]:
+    """Units by exact code, whatever the scope (the caller checks the scope and says so)."""
+    wanted = sorted({c for c in codes if c})
+    found: dict[str, OrgUnit] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for unit in session.exec(select(OrgUnit).where(col(OrgUnit.code).in_(chunk))).all():
+            found[unit.code] = unit
+    return found
+
+
+def existing_usernames(session: Session, usernames: Iterable[str]) -> set[str]:
+    """Which of these usernames are taken (compared case-insensitively, returned lower-cased)."""
+    wanted = sorted({u.strip().lower() for u in usernames if u and u.strip()})
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        taken.update(name.lower() for name in session.exec(
+            select(User.username).where(func.lower(User.username).in_(chunk))).all())
+    return taken

@@ -9,7 +9,7 @@ from fastapi import Form, Request, Response
 
 from app.accounts import service
 from app.accounts.access import CurrentPrincipal, CurrentUser, OptionalUser, allow, public, signed_in
-from app.accounts.models import Role
+from app.accounts.models import AUDIT_ACTION_LABELS, Role
 from app.accounts.service import InvalidCredentials, ThrottledSignIn
 from app.core import i18n
 from app.core.config import get_settings
@@ -59,12 +59,12 @@ def set_session_cookie(response: Response, token: str, *, kiosk: bool) -> None:
 
 
 @router.get("/login", name="accounts:login", dependencies=[public()])
-def login_page(request: Request, user: OptionalUser, next: str | None = None) -> Response:
+def login_page(request: Request, user: OptionalUser, next: str | None = None, expired: bool = False) -> Response:
     if user is not None and not user.must_change_password:
         return redirect(request, safe_next(next))
     kiosk = is_kiosk_device(request)
     return render(request, "accounts/login.html", {"next": safe_next(next), "kiosk": kiosk, "kiosk_device": kiosk,
-                                                   "demo_mode": get_settings().demo_mode})
+                                                   "demo_mode": get_settings().demo_mode, "expired": expired})
 
 
 @router.post("/login", name="accounts:login_submit", dependencies=[public()])
@@ -202,5 +202,12 @@ def _tier_label(tier: str) -> str:
         return tier
 
 
+def _audit_label(action: str) -> str:
+    label = AUDIT_ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
 templates_env.globals["role_label"] = _role_label
+templates_env.globals["audit_label"] = _audit_label
+templates_env.globals["audit_actions"] = lambda: list(AUDIT_ACTION_LABELS)
 templates_env.globals["tier_label"] = _tier_label

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import N_
+from app.core.security import SESSION_COOKIE
 from app.core.i18n import gettext as _
 
 log = logging.getLogger("shixun.errors")
@@ -106,6 +107,16 @@ def problem_response(
 def _error_page(request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
     from app.core.templating import render
 
+    if getattr(request.state, "user", None) is None:
+        # The error came before (or without) the route's access rule: look the person up so the page
+        # still shows who is signed in. The hook is installed by app.main (core knows no accounts).
+        resolver = getattr(request.app.state, "resolve_user", None)
+        if resolver is not None:
+            try:
+                request.state.user = resolver(request)
+            except Exception:  # an error page must render even when the database is what failed
+                log.warning("could not resolve the user for an error page", exc_info=True)
+
     return render(
         request,
         "errors/error.html",
@@ -120,10 +131,17 @@ def _login_redirect(request: Request) -> Response:
 
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     url = f"/login?next={quote(target, safe='')}"
+    expired = bool(request.cookies.get(SESSION_COOKIE))
+    if expired:
+        url += "&expired=1"
     if request.headers.get("HX-Request"):
         # htmx would swap the login page into a fragment; ask it to navigate instead.
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+        response: Response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    if expired:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response:

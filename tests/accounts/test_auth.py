@@ -49,8 +49,10 @@ def test_wrong_password_shows_a_clear_message_and_is_recorded(client, trainee, s
 
 
 def test_ten_failures_lock_the_account_with_a_clear_message(client, trainee) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(10):
+    for _ in range(9):
         assert _post_login(client, "trainee1", "wrong-password").status_code == 401
+    tenth = _post_login(client, "trainee1", "wrong-password")
+    assert tenth.status_code == 429 and "登录失败次数过多" in tenth.text  # the tenth failure says so at once
     locked = _post_login(client, "trainee1", PASSWORD)
     assert locked.status_code == 429
     assert "登录失败次数过多" in locked.text
@@ -68,9 +70,11 @@ def test_ten_failures_from_one_address_lock_that_address(client, trainee) -> Non
 
 def test_lock_expires_and_success_clears_the_account_counter(session, trainee) -> None:  # type: ignore[no-untyped-def]
     now = utcnow()
-    for _ in range(10):
+    for _ in range(9):
         with pytest.raises(service.InvalidCredentials):
             service.authenticate(session, "trainee1", "bad", ip="10.0.0.1", now=now)
+    with pytest.raises(service.ThrottledSignIn):
+        service.authenticate(session, "trainee1", "bad", ip="10.0.0.1", now=now)
     with pytest.raises(service.ThrottledSignIn):
         service.authenticate(session, "trainee1", PASSWORD, ip="10.0.0.2", now=now)
     later = now + timedelta(minutes=16)
@@ -239,3 +243,22 @@ def test_kiosk_cookie_cannot_be_forged(client, trainee, session) -> None:  # typ
     login(client, "trainee1")
     auth = session.exec(select(AuthSession).where(AuthSession.user_id == trainee.id)).one()
     assert not auth.kiosk
+
+
+def test_an_ended_session_is_told_why_on_the_login_page(client, trainee, session) -> None:  # type: ignore[no-untyped-def]
+    login(client, "trainee1")
+    for row in session.exec(select(AuthSession)).all():
+        row.last_seen_at = utcnow() - timedelta(hours=1)
+        session.add(row)
+    session.commit()
+    response = client.get("/")
+    assert response.status_code == 303 and "expired=1" in response.headers["location"]
+    page = client.get(response.headers["location"])
+    assert "由于长时间未操作，您已自动退出" in page.text
+
+
+def test_error_pages_show_who_is_signed_in(client, trainee) -> None:  # type: ignore[no-untyped-def]
+    login(client, "trainee1")
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and "页面不存在" in missing.text
+    assert trainee.display_name in missing.text and "退出登录" in missing.text

@@ -49,10 +49,10 @@ def test_each_role_signs_in_to_its_home_in_chinese(
 
 
 # Every visible control of a page, with its size. A checkbox counts through its label; the skip link is
-# for keyboards; the brand logo (37 px high) is exempt for now, the 首页 tab being the large way home.
+# for keyboards.
 SMALL_TARGETS = """(minimum) => [...document.querySelectorAll(
         'a[href], button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea, label.check')]
-    .filter(el => !el.matches('.skip-link, .brand') && el.getClientRects().length)
+    .filter(el => !el.matches('.skip-link') && el.getClientRects().length)
     .map(el => { const r = el.getBoundingClientRect(), text = (el.innerText || el.name || '').trim().slice(0, 20);
                  return {text, w: Math.round(r.width), h: Math.round(r.height)}; })
     .filter(t => t.w < minimum || t.h < minimum)"""

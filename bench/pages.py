@@ -1,0 +1,137 @@
+"""Signed-in page throughput and latency under concurrent clients, against a bare page in the same run.
+
+    .venv/bin/python bench/pages.py [--clients 64] [--seconds 20] [--path /]
+
+Starts Shixun (SQLite, demo data, one web process, no worker) and bench/bare_app.py on free ports, signs
+in one demo trainee per client, then every client requests the page in a loop for the given time.
+Prints requests/s, p50/p90/p99 latency for both, and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def start_shixun(data_dir: str, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIXUN_")}
+    env.update(SHIXUN_DATA_DIR=data_dir, SHIXUN_DEMO_MODE="true", SHIXUN_LOG_LEVEL="WARNING",
+               SHIXUN_LOGIN_MAX_FAILURES="1000")
+    for cmd in (["migrate"], ["seed-demo"]):
+        subprocess.run([PY, "-m", "app.cli", *cmd], cwd=ROOT, env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([PY, "-m", "app.cli", "serve", "--no-worker", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_up(f"http://127.0.0.1:{port}/healthz", proc)
+    return proc
+
+
+def start_bare(port: int, db: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, BARE_DB=db)
+    proc = subprocess.Popen([PY, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_up(f"http://127.0.0.1:{port}/", proc)
+    return proc
+
+
+async def sign_in(base: str, username: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False)
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on /login"
+    response = await client.post("/login", data={"username": username, "password": "shixun-demo", "csrf_token": token.group(1)})
+    assert response.status_code == 303, f"sign-in of {username} failed: {response.status_code}"
+    return client
+
+
+async def hammer(clients: list[httpx.AsyncClient], path: str, seconds: float) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await client.get(path)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                errors += 1
+
+    await asyncio.gather(*(loop(c) for c in clients))
+    return latencies, errors
+
+
+def summary(name: str, latencies: list[float], errors: int, seconds: float) -> float:
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100)
+    rps = len(latencies) / seconds
+    print(f"{name:10} {rps:8.1f} req/s  p50 {q[49] * 1000:6.1f} ms  p90 {q[89] * 1000:6.1f} ms  "
+          f"p99 {q[98] * 1000:6.1f} ms  n={len(latencies)} errors={errors}")
+    return rps
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--path", default="/")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="shixun-bench-") as tmp:
+        shixun_port, bare_port = free_port(), free_port()
+        shixun = start_shixun(tmp, shixun_port)
+        bare = start_bare(bare_port, f"{tmp}/bare.db")
+        try:
+            usernames = [f"trainee{n}" for n in range(3, 3 + args.clients)]
+            clients = [await sign_in(f"http://127.0.0.1:{shixun_port}", u) for u in usernames]
+            bare_clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{bare_port}", timeout=30) for _ in usernames]
+            await hammer(clients, args.path, 2)  # warm-up
+            await hammer(bare_clients, "/", 2)
+            print(f"{args.clients} concurrent signed-in clients, {args.seconds:.0f} s each, {os.cpu_count()} cores")
+            lat, err = await hammer(clients, args.path, args.seconds)
+            ours = summary(f"shixun {args.path}", lat, err, args.seconds)
+            lat, err = await hammer(bare_clients, "/", args.seconds)
+            theirs = summary("bare page", lat, err, args.seconds)
+            print(f"ratio shixun/bare: {ours / theirs:.2f}x")
+            for c in clients + bare_clients:
+                await c.aclose()
+        finally:
+            for proc in (shixun, bare):
+                proc.terminate()
+                proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
