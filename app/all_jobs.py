@@ -1,3 +1,4 @@
 """Imports every module that registers job handlers, so a worker knows all job kinds."""
 
+from app.accounts import importer as accounts_importer  # noqa: F401
 from app.accounts import jobs as accounts_jobs  # noqa: F401

@@ -608,7 +608,7 @@ def org_unit_tree(session: Session, actor: User) -> list[UnitNode]:
     units = list_org_units(session, actor)
     counts = dict(session.exec(
         select(User.org_unit_id, func.count()).join(OrgUnit, col(User.org_unit_id) == col(OrgUnit.id))
-        .where(_scope_filter(actor)).group_by(User.org_unit_id)
+        .where(_scope_filter(actor)).group_by(col(User.org_unit_id))
     ).all())
     by_id = {u.id: u for u in units}
     children: dict[int | None, list[OrgUnit]] = {}
@@ -619,12 +619,13 @@ def org_unit_tree(session: Session, actor: User) -> list[UnitNode]:
         siblings.sort(key=lambda u: (u.sort_order, u.name, u.id or 0))
     subtree: dict[int, int] = {}
     for unit in sorted(units, key=lambda u: -u.depth):  # leaves first
-        subtree[unit.id or 0] = counts.get(unit.id, 0) + sum(subtree[c.id or 0] for c in children.get(unit.id, []))
+        subtree[unit.id or 0] = counts.get(unit.id or 0, 0) + sum(subtree[c.id or 0] for c in children.get(unit.id, []))
     nodes: list[UnitNode] = []
 
     def walk(parent_id: int | None, level: int) -> None:
         for unit in children.get(parent_id, []):
-            nodes.append(UnitNode(unit=unit, level=level, users=counts.get(unit.id, 0), subtree_users=subtree[unit.id or 0]))
+            nodes.append(UnitNode(unit=unit, level=level, users=counts.get(unit.id or 0, 0),
+                                  subtree_users=subtree[unit.id or 0]))
             walk(unit.id, level + 1)
 
     walk(None, 0)
