@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from app import PROJECT_ROOT
 from app.accounts import admin_views as accounts_admin_views
 from app.accounts import api as accounts_api
+from app.accounts import import_api as accounts_import_api
 from app.accounts import views as accounts_views
 from app.accounts.access import user_for_error_page
 from app.core.config import Settings, get_settings
@@ -44,6 +45,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
-    for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api):
+    for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api, accounts_import_api):
         app.include_router(module.router)
     return app

@@ -9,7 +9,16 @@ from fastapi import Form, Query, Request
 from app.accounts import service
 from app.accounts.access import CurrentUser, allow, public, signed_in
 from app.accounts.models import OrgUnit, Role, User
-from app.accounts.schemas import MeOut, OrgUnitCreate, OrgUnitOut, OrgUnitRef, TokenOut, UserCreate, UserOut, UserUpdate
+from app.accounts.schemas import (
+    MeOut,
+    OrgUnitCreate,
+    OrgUnitOut,
+    OrgUnitRef,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from app.accounts.views import client_ip
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router

@@ -21,13 +21,9 @@ sealed blob from its payload in the same transaction that creates the users.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import io
-import json
 import logging
 import re
-import secrets
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,7 +42,7 @@ from sqlmodel import Session, col
 from app.accounts import permissions, service
 from app.accounts.models import Role, Tier, User
 from app.accounts.schemas import UserCreate
-from app.core.config import get_settings
+from app.core import security
 from app.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.jobs import Job, JobContext, JobStatus, PermanentJobError, enqueue, job_handler
@@ -585,48 +581,12 @@ def describe_job(job: Job) -> JobView:
                    errors=errors, error_count=int(result.get("error_count", len(errors))))
 
 
-# ---------------------------------------------------------------------------------------------
-# Sealing the passwords a job carries: HMAC-SHA256 as a stream cipher (counter mode) plus an
-# HMAC-SHA256 tag over nonce and ciphertext (encrypt-then-MAC), keys derived from the secret key.
-# Standard-library only because the project has no crypto package; swap in Fernet if it gets one.
-
-
-def _keys() -> tuple[bytes, bytes]:
-    secret = get_settings().secret_key.get_secret_value().encode("utf-8")
-    return (hmac.new(secret, b"shixun:accounts.import:encrypt", hashlib.sha256).digest(),
-            hmac.new(secret, b"shixun:accounts.import:authenticate", hashlib.sha256).digest())
-
-
-def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
-    blocks = (hmac.new(key, nonce + i.to_bytes(8, "big"), hashlib.sha256).digest() for i in range((length + 31) // 32))
-    return b"".join(blocks)[:length]
-
-
-def _xor(data: bytes, stream: bytes) -> bytes:
-    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
-
-
 def seal(value: dict[str, Any]) -> str:
-    plain = json.dumps(value, separators=(",", ":")).encode("utf-8")
-    enc_key, mac_key = _keys()
-    nonce = secrets.token_bytes(16)
-    cipher = _xor(plain, _keystream(enc_key, nonce, len(plain)))
-    tag = hmac.new(mac_key, nonce + cipher, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(nonce + cipher + tag).decode("ascii")
+    return security.seal("accounts.import", value)
 
 
 def unseal(token: str) -> dict[str, Any]:
-    enc_key, mac_key = _keys()
-    try:
-        raw = base64.urlsafe_b64decode(token.encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise ValueError("not a sealed value") from exc
-    if len(raw) < 48:
-        raise ValueError("not a sealed value")
-    nonce, cipher, tag = raw[:16], raw[16:-32], raw[-32:]
-    if not hmac.compare_digest(tag, hmac.new(mac_key, nonce + cipher, hashlib.sha256).digest()):
-        raise ValueError("the sealed value was altered or sealed with another key")
-    value = json.loads(_xor(cipher, _keystream(enc_key, nonce, len(cipher))).decode("utf-8"))
+    value = security.unseal("accounts.import", token)
     if not isinstance(value, dict):
         raise ValueError("not a sealed value")
     return value

@@ -144,6 +144,9 @@ def create_org_unit(session: Session, actor: User | None, data: OrgUnitCreate, *
         parent = session.get(OrgUnit, data.parent_id)
         if parent is None:
             raise ValidationFailed(_("The parent unit does not exist."), errors=[{"loc": ["parent_id"], "msg": _("unknown unit")}])
+        if not parent.is_active:
+            raise ValidationFailed(_("The parent unit has been deactivated."),
+                                   errors=[{"loc": ["parent_id"], "msg": _("deactivated unit")}])
     if actor is not None:
         if not permissions.manages_units(actor):
             raise PermissionDenied()
@@ -275,11 +278,15 @@ def validate_password(password: str, *, username: str | None = None) -> None:
 def create_user(session: Session, actor: User | None, data: UserCreate, *, must_change_password: bool = True,
                 password_hash: str | None = None, now: datetime | None = None) -> User:
     unit = session.get(OrgUnit, data.org_unit_id)
-    if unit is None:
-        raise ValidationFailed(_("The organisation unit does not exist."), errors=[{"loc": ["org_unit_id"], "msg": _("unknown unit")}])
-    if actor is not None:
-        if not permissions.manages_units(actor) or not permissions.unit_in_scope(actor, unit):
-            raise PermissionDenied(_("The organisation unit is outside your scope."))
+    if actor is not None and not permissions.manages_units(actor):
+        raise PermissionDenied()
+    if unit is None or (actor is not None and not permissions.unit_in_scope(actor, unit)):
+        # Out of scope reads as unknown, so that a district admin cannot probe other districts' units.
+        raise ValidationFailed(_("The organisation unit does not exist or is outside your scope."),
+                               errors=[{"loc": ["org_unit_id"], "msg": _("unknown unit")}])
+    if not unit.is_active:
+        raise ValidationFailed(_("The organisation unit has been deactivated."),
+                               errors=[{"loc": ["org_unit_id"], "msg": _("deactivated unit")}])
     roles = _check_roles(actor, data.roles or [Role.trainee])
     if get_user_by_username(session, data.username) is not None:
         raise Conflict(_("The username %(username)s is already taken.", username=data.username),

@@ -7,11 +7,16 @@ only their SHA-256 digest is stored, so a copy of the database does not hand out
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, URLSafeSerializer
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -79,6 +84,25 @@ def unsign(purpose: str, value: str | None) -> Any:
         return signer(purpose).loads(value)
     except BadSignature:
         return None
+
+
+def _fernet(purpose: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"shixun:{purpose}".encode()).derive(_secret())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(purpose: str, value: Any) -> str:
+    """Encrypts and authenticates a JSON value (Fernet: AES-CBC + HMAC) with a key derived from the
+    secret key for this purpose: for secrets that must wait in the database, e.g. in a job payload."""
+    return _fernet(purpose).encrypt(json.dumps(value, separators=(",", ":")).encode("utf-8")).decode("ascii")
+
+
+def unseal(purpose: str, token: str) -> Any:
+    """Raises ValueError when the token was altered, sealed for another purpose or with another key."""
+    try:
+        return json.loads(_fernet(purpose).decrypt(token.encode("ascii")))
+    except (InvalidToken, UnicodeEncodeError, ValueError) as exc:
+        raise ValueError("not a sealed value, or sealed with another key") from exc
 
 
 def generate_password(length: int = 12) -> str:

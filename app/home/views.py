@@ -6,7 +6,7 @@ from fastapi import Request, Response
 
 from app.accounts import service as accounts
 from app.accounts.access import CurrentUser, allow, signed_in
-from app.accounts.models import Role, Tier
+from app.accounts.models import Role
 from app.core.jobs import JobStatus
 from app.core.routing import DbSession, make_router
 from app.core.templating import render
@@ -27,7 +27,7 @@ def home_kind(roles: set[str]) -> str:
 @router.get("/", name="home:index", dependencies=[signed_in()])
 def index(request: Request, db: DbSession, user: CurrentUser) -> Response:
     kind = home_kind(user.roles)
-    context: dict[str, object] = {"home_kind": kind, "tier_label": Tier(user.tier).label,
+    context: dict[str, object] = {"home_kind": kind,
                                   "unit_path": accounts.org_unit_path_names(db, user.org_unit)}
     if kind == "admin":
         context["counts"] = accounts.count_users(db, user)

@@ -74,16 +74,6 @@ def error_cells(response) -> list[tuple[int, str, str]]:  # type: ignore[no-unty
     return [(int(r["data-row"]), *[td.get_text(strip=True) for td in r.find_all("td")[1:]]) for r in rows]
 
 
-@pytest.fixture
-def app(app):  # type: ignore[no-untyped-def]
-    """The import API's router, until app/main.py includes it."""
-    from app.accounts import import_api
-
-    if not any(getattr(route, "name", None) == "api:users_import" for route in app.routes):
-        app.include_router(import_api.router)
-    return app
-
-
 class FakeContext:
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
