@@ -1,0 +1,59 @@
+"""The worker's own bookkeeping: its heartbeat row in core_worker and the periodic jobs it enqueues."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.core.jobs import Job, JobStatus, WorkerHeartbeat, enqueue
+
+# (job kind, how often). The worker enqueues each at start and then on this period, unless one is
+# queued or running, or one was enqueued within the period (by this worker or another).
+PERIODIC_JOBS: tuple[tuple[str, timedelta], ...] = (
+    ("accounts.purge_expired", timedelta(hours=1)),
+)
+
+
+def upsert_worker(session: Session, worker_id: str, *, hostname: str, pid: int, now: datetime) -> None:
+    """Only the worker itself writes its row, so get-then-add cannot race with another writer."""
+    row = session.get(WorkerHeartbeat, worker_id)
+    if row is None:
+        row = WorkerHeartbeat(id=worker_id, hostname=hostname, pid=pid, started_at=now, last_seen_at=now)
+    else:
+        row.hostname, row.pid, row.last_seen_at = hostname, pid, now
+    session.add(row)
+    session.flush()
+
+
+def delete_worker(session: Session, worker_id: str) -> None:
+    session.execute(sa.delete(WorkerHeartbeat).where(col(WorkerHeartbeat.id) == worker_id))
+
+
+def _advisory_key(kind: str) -> int:
+    return zlib.crc32(f"shixun.periodic:{kind}".encode())
+
+
+def ensure_periodic(session: Session, kind: str, every: timedelta, now: datetime) -> Job | None:
+    """Enqueue `kind` unless one is queued or running or was created less than `every` ago.
+
+    Check and insert share a transaction. On SQLite the BEGIN IMMEDIATE write transaction makes that
+    atomic; on PostgreSQL a transaction-scoped advisory lock serialises workers that start together.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _advisory_key(kind)})
+    recent = (
+        select(col(Job.id))
+        .where(col(Job.kind) == kind)
+        .where(sa.or_(col(Job.status).in_([JobStatus.queued, JobStatus.running]), col(Job.created_at) > now - every))
+        .limit(1)
+    )
+    if session.exec(recent).first() is not None:
+        return None
+    job = enqueue(session, kind, now=now)
+    job.created_at = now
+    session.add(job)
+    session.flush()
+    return job
