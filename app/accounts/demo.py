@@ -9,7 +9,7 @@ from app.accounts.models import OrgUnitKind, Role, Tier, User, UserRole
 from app.accounts.schemas import OrgUnitCreate
 from app.core.security import hash_password
 
-DEMO_PASSWORD = "shixun-demo"
+DEMO_PASSWORD = "shixun-demo"  # noqa: S105 (published demo password, accepted only in demo mode)
 
 BUREAU = ("czjg", "市机关事务管理局")
 DEPARTMENTS = [

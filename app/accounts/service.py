@@ -550,8 +550,12 @@ def revoke_user_sessions(session: Session, user: User, *, reason: str, except_id
 
 def list_user_sessions(session: Session, user: User, *, now: datetime | None = None) -> list[AuthSession]:
     now = now or utcnow()
-    rows = session.exec(select(AuthSession).where(AuthSession.user_id == user.id).order_by(col(AuthSession.last_seen_at).desc()).limit(20)).all()
-    return [r for r in rows if session_is_live(r, now)]
+    rows = session.exec(
+        select(AuthSession)
+        .where(AuthSession.user_id == user.id, col(AuthSession.revoked_at).is_(None), col(AuthSession.expires_at) > now)
+        .order_by(col(AuthSession.last_seen_at).desc())
+    ).all()
+    return [r for r in rows if session_is_live(r, now)][:50]
 
 
 def issue_api_token(session: Session, user: User, *, ip: str | None = None, now: datetime | None = None) -> tuple[str, int]:

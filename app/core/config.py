@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app import PROJECT_ROOT
 
 # The secret shipped in the code. Fine on a developer's laptop, refused anywhere else.
-DEFAULT_SECRET = "shixun-development-secret-change-me"
+DEFAULT_SECRET = "shixun-development-secret-change-me"  # noqa: S105 (refused outside development)
 
 
 class Environment(StrEnum):

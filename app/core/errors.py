@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import N_
-from app.core.security import SESSION_COOKIE
 from app.core.i18n import gettext as _
+from app.core.security import SESSION_COOKIE
 
 log = logging.getLogger("shixun.errors")
 

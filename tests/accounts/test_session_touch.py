@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from app.accounts.models import AuthSession, Role
 from app.core.models import utcnow
 from app.main import create_app
-from tests.factories import make_user, make_unit
+from tests.factories import make_unit, make_user
 from tests.helpers import csrf_from, login
 
 

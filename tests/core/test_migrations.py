@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from app.all_models import metadata
 from app.core.db import create_db_engine
 from app.ops.service import alembic_config, head_revisions
-from tests.conftest import BACKEND, _postgres_url, _TMP
+from tests.conftest import _TMP, BACKEND, _postgres_url
 
 
 @pytest.fixture
