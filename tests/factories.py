@@ -8,6 +8,7 @@ from functools import lru_cache
 from sqlmodel import Session
 
 from app.accounts.models import OrgUnit, OrgUnitKind, Role, Tier, User, UserRole
+from app.accounts.service import child_path
 from app.core.security import hash_password
 
 PASSWORD = "Passw0rd-test"
@@ -25,7 +26,7 @@ def make_unit(session: Session, name: str | None = None, *, parent: OrgUnit | No
     unit = OrgUnit(code=code or f"unit-{n}", name=name or f"测试单位{n}", kind=kind.value, parent_id=parent.id if parent else None)
     session.add(unit)
     session.flush()
-    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    unit.path = child_path(parent.path if parent else "/", unit.id or 0)
     session.add(unit)
     session.flush()
     return unit

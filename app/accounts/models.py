@@ -67,8 +67,8 @@ ORG_KIND_LABELS = {
 
 
 class OrgUnit(TimestampMixin, table=True):
-    """A node of the organisation tree. `path` is the materialised chain of ids ("/1/4/9/") so that a
-    subtree is one indexed prefix query on both databases."""
+    """A node of the organisation tree. `path` is the materialised chain of zero-padded ids
+    ("/00000001/00000004/") so that a subtree is one indexed prefix query on both databases."""
 
     __tablename__ = "accounts_org_unit"
 

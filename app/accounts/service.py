@@ -137,6 +137,11 @@ def org_unit_path_names(session: Session, unit: OrgUnit) -> str:
     return " / ".join(names.get(i, "?") for i in ids)
 
 
+def child_path(parent_path: str, unit_id: int) -> str:
+    """Ids are zero-padded so that sorting by path lists a subtree in order ("/…02/" before "/…10/")."""
+    return f"{parent_path}{unit_id:08d}/"
+
+
 def create_org_unit(session: Session, actor: User | None, data: OrgUnitCreate, *, now: datetime | None = None) -> OrgUnit:
     """actor None means the system itself (CLI, demo data)."""
     parent = None
@@ -161,7 +166,7 @@ def create_org_unit(session: Session, actor: User | None, data: OrgUnitCreate, *
                    parent_id=parent.id if parent else None, sort_order=data.sort_order)
     session.add(unit)
     session.flush()
-    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    unit.path = child_path(parent.path if parent else "/", unit.id or 0)
     session.add(unit)
     session.flush()
     if actor is not None:

@@ -429,7 +429,7 @@ def test_create_child_unit(client, district_admin, org, session):
                                              "kind": "unit"}, form_page="/admin/units")
     assert response.status_code == 303
     unit = session.exec(select(OrgUnit).where(OrgUnit.code == "tn-new")).one()
-    assert unit.path == f"{org['unit_a1'].path}{unit.id}/"
+    assert unit.path == f"{org['unit_a1'].path}{unit.id:08d}/"
     assert response.headers["location"] == f"/admin/units#unit-{unit.id}"
 
 
