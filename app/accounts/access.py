@@ -64,7 +64,10 @@ def resolve_principal(request: Request, db: Session) -> Principal | None:
             principal = Principal(user=user, auth_session=auth, via="session")
             if service.needs_touch(auth, now):
                 if request.method in SAFE_METHODS:
-                    # A read request: slide the idle timeout in a short transaction of its own.
+                    # A read request: slide the idle timeout in a short transaction of its own. End the
+                    # request's read transaction first so that it gives its connection back: a request must
+                    # never hold two pooled connections at once (under load that starves the pool).
+                    db.commit()
                     database = getattr(request.app.state, "database", None) or get_database()
                     with database.transaction() as side:
                         service.touch_session(side, auth.id or 0, now=now)
@@ -148,18 +151,19 @@ def allow(*roles: Role | str) -> Any:
     return Depends(AccessRule("roles", frozenset(Role(r).value for r in roles)))
 
 
-def current_principal(request: Request) -> Principal:
+# Plain reads of request state: async so that FastAPI runs them on the event loop, not in a thread.
+async def current_principal(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise NotAuthenticated()
     return principal
 
 
-def current_user(request: Request) -> User:
-    return current_principal(request).user
+async def current_user(request: Request) -> User:
+    return (await current_principal(request)).user
 
 
-def optional_user(request: Request) -> User | None:
+async def optional_user(request: Request) -> User | None:
     return getattr(request.state, "user", None)
 
 

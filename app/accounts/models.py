@@ -82,7 +82,7 @@ class OrgUnit(TimestampMixin, table=True):
     is_active: bool = True
 
     parent: Optional["OrgUnit"] = Relationship(  # noqa: UP045 (SQLAlchemy resolves the string)
-        sa_relationship_kwargs={"remote_side": "OrgUnit.id", "lazy": "joined", "join_depth": 1}
+        sa_relationship_kwargs={"remote_side": "OrgUnit.id", "lazy": "select"}
     )
 
     @property

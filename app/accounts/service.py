@@ -133,7 +133,7 @@ def get_org_unit_by_code(session: Session, code: str) -> OrgUnit | None:
 
 def org_unit_path_names(session: Session, unit: OrgUnit) -> str:
     ids = [int(p) for p in unit.path.strip("/").split("/") if p]
-    names = {u.id: u.name for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids))).all()}
+    names = dict(session.execute(sa.select(OrgUnit.id, OrgUnit.name).where(col(OrgUnit.id).in_(ids))).tuples().all())
     return " / ".join(names.get(i, "?") for i in ids)
 
 
@@ -504,11 +504,14 @@ def resolve_session(session: Session, token: str | None, *, now: datetime | None
     if not token:
         return None
     now = now or utcnow()
-    auth = session.exec(select(AuthSession).where(AuthSession.token_digest == token_digest(token))).first()
-    if auth is None or not session_is_live(auth, now):
+    row = session.exec(
+        select(AuthSession, User).join(User, col(User.id) == col(AuthSession.user_id))
+        .where(AuthSession.token_digest == token_digest(token))
+    ).first()
+    if row is None:
         return None
-    user = session.get(User, auth.user_id)
-    if user is None or not user.is_active:
+    auth, user = row
+    if not session_is_live(auth, now) or not user.is_active:
         return None
     return auth, user
 

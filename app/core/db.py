@@ -42,6 +42,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    # At least as many connections as the thread pool has threads (anyio's default is 40), so that
+    # requests wait on the database, never on the pool.
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 30)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         engine = sa.create_engine(url, **kwargs)
@@ -50,9 +55,6 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     kwargs.setdefault("pool_pre_ping", True)
-    if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
     return sa.create_engine(url, **kwargs)
 
 

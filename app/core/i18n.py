@@ -13,7 +13,6 @@ from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
-from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
@@ -108,5 +107,8 @@ def N_(message: str) -> str:
     return message
 
 
+HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+
+
 def html_lang(locale: str | None = None) -> str:
-    return Locale.parse(locale or get_locale()).language + ("-CN" if (locale or get_locale()) == "zh_CN" else "")
+    return HTML_LANG.get(locale or get_locale(), "zh-CN")

@@ -23,7 +23,8 @@ from app.core.db import get_database
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-def get_db(request: Request) -> Session:
+async def get_db(request: Request) -> Session:
+    """Async only so that it runs on the event loop: creating a Session does no I/O."""
     session: Session | None = getattr(request.state, "db", None)
     if session is None:
         database = getattr(request.app.state, "database", None) or get_database()

@@ -34,11 +34,21 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 
 
+_URL_CACHE: dict[tuple[int, str, tuple[tuple[str, str], ...]], str] = {}
+
+
 @pass_context
 def _url_for(context: Any, name: str, /, **path_params: Any) -> str:
-    """Root-relative URLs: correct behind any proxy or host name, as an intranet deployment needs."""
+    """Root-relative URLs: correct behind any proxy or host name, as an intranet deployment needs.
+    Memoised: FastAPI walks every included router to reverse a name, and pages reverse dozens."""
     request: Request = context["request"]
-    return str(request.app.url_path_for(name, **path_params))
+    key = (id(request.app), name, tuple(sorted((k, str(v)) for k, v in path_params.items())))
+    url = _URL_CACHE.get(key)
+    if url is None:
+        if len(_URL_CACHE) > 20_000:
+            _URL_CACHE.clear()
+        url = _URL_CACHE[key] = str(request.app.url_path_for(name, **path_params))
+    return url
 
 
 env.globals["url_for"] = _url_for
