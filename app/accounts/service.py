@@ -133,7 +133,7 @@ def get_org_unit_by_code(session: Session, code: str) -> OrgUnit | None:
 
 def org_unit_path_names(session: Session, unit: OrgUnit) -> str:
     ids = [int(p) for p in unit.path.strip("/").split("/") if p]
-    names = dict(session.execute(sa.select(OrgUnit.id, OrgUnit.name).where(col(OrgUnit.id).in_(ids))).tuples().all())
+    names = dict(session.execute(sa.select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(ids))).tuples().all())
     return " / ".join(names.get(i, "?") for i in ids)
 
 
