@@ -5,10 +5,10 @@ SHIXUN_TEST_DATABASE_URL point at a server (a throwaway database is created and 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="shixun-test-"))
@@ -35,22 +35,29 @@ def _postgres_url() -> str:
     return url
 
 
+@contextmanager
+def throwaway_postgres(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database on the server of SHIXUN_TEST_DATABASE_URL, dropped afterwards."""
+    base = _postgres_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     if BACKEND != "postgres":
         yield f"sqlite:///{_TMP / 'test.db'}"
         return
-    base = _postgres_url()
-    name = f"shixun_test_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", base.rstrip("/"), count=1) if base.count("/") >= 3 else base + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_postgres("shixun_test") as url:
+        yield url
 
 
 def run_migrations(engine: sa.Engine, revision: str = "head", *, down: bool = False) -> None:

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from app.all_models import metadata
 from app.core.db import create_db_engine
 from app.ops.service import alembic_config, head_revisions
-from tests.conftest import _TMP, BACKEND, _postgres_url
+from tests.conftest import _TMP, BACKEND, throwaway_postgres
 
 
 @pytest.fixture
@@ -24,18 +24,10 @@ def scratch_engine() -> Iterator[sa.Engine]:
         yield engine
         engine.dispose()
         return
-    base = _postgres_url()
-    name = f"shixun_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = create_db_engine(sa.make_url(base.replace("postgresql://", "postgresql+psycopg://", 1)).set(database=name)
-                              .render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with throwaway_postgres("shixun_mig") as url:
+        engine = create_db_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def _run(engine: sa.Engine, fn, revision: str) -> None:  # type: ignore[no-untyped-def]
