@@ -89,6 +89,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(concurrency=args.concurrency, once=args.once)
 
 
+def _die_with_parent() -> None:
+    """Runs in the embedded worker before exec: the kernel sends it SIGTERM when `shixun serve` dies,
+    however it dies (uvicorn re-raises SIGTERM after shutdown, so a finally block is not enough)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -98,7 +108,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("提示：SQLite 下建议只用一个 Web 进程 / with SQLite, run one web process", file=sys.stderr)
     worker: subprocess.Popen[bytes] | None = None
     if settings.embedded_worker and not args.no_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=str(PROJECT_ROOT))  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=str(PROJECT_ROOT),  # noqa: S603
+                                  preexec_fn=_die_with_parent)  # noqa: PLW1509
     try:
         uvicorn.run(
             "app.main:create_app",
