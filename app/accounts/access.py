@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from app.accounts import service
+from app.accounts import signin
 from app.accounts.models import AuthSession, Role, User
 from app.core.db import get_database
 from app.core.errors import DomainError, NotAuthenticated, PermissionDenied
@@ -54,15 +54,15 @@ def resolve_principal(request: Request, db: Session) -> Principal | None:
     principal: Principal | None = None
     token = bearer_token(request)
     if token is not None:
-        user = service.resolve_api_token(db, token, now=now)
+        user = signin.resolve_api_token(db, token, now=now)
         if user is not None:
             principal = Principal(user=user, auth_session=None, via="token")
     else:
-        resolved = service.resolve_session(db, request.cookies.get(SESSION_COOKIE), now=now)
+        resolved = signin.resolve_session(db, request.cookies.get(SESSION_COOKIE), now=now)
         if resolved is not None:
             auth, user = resolved
             principal = Principal(user=user, auth_session=auth, via="session")
-            if service.needs_touch(auth, now):
+            if signin.needs_touch(auth, now):
                 if request.method in SAFE_METHODS:
                     # A read request: slide the idle timeout in a short transaction of its own. End the
                     # request's read transaction first so that it gives its connection back: a request must
@@ -70,11 +70,11 @@ def resolve_principal(request: Request, db: Session) -> Principal | None:
                     db.commit()
                     database = getattr(request.app.state, "database", None) or get_database()
                     with database.transaction() as side:
-                        service.touch_session(side, auth.id or 0, now=now)
+                        signin.touch_session(side, auth.id or 0, now=now)
                 else:
                     # A write request already holds SQLite's write lock (BEGIN IMMEDIATE); a second writer
                     # would wait on it. Slide the timeout inside the request's own transaction instead.
-                    service.touch_session(db, auth.id or 0, now=now)
+                    signin.touch_session(db, auth.id or 0, now=now)
     request.state.principal = principal
     request.state.user = principal.user if principal else None
     return principal
@@ -88,7 +88,7 @@ def user_for_error_page(request: Request) -> User | None:
     database = getattr(request.app.state, "database", None) or get_database()
     session = database.new_session()
     try:
-        resolved = service.resolve_session(session, token, now=utcnow())
+        resolved = signin.resolve_session(session, token, now=utcnow())
         if resolved is None:
             return None
         user = resolved[1]

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import File, Form, Query, Request, Response, UploadFile
 from pydantic import ValidationError
 
-from app.accounts import importer, permissions, service
+from app.accounts import import_workbooks, importer, permissions, service
 from app.accounts.access import CurrentUser, allow
 from app.accounts.models import ORG_KIND_LABELS, OrgUnitKind, Role, Tier, User
 from app.accounts.schemas import OrgUnitCreate, UserCreate, UserUpdate
@@ -369,7 +369,7 @@ def user_import(request: Request) -> Response:
 
 @router.get("/admin/users/import/template.xlsx", name="accounts:admin_import_template", dependencies=[allow(*ADMINS)])
 def user_import_template(db: DbSession, actor: CurrentUser) -> Response:
-    return Response(importer.template_workbook(db, actor), media_type=importer.XLSX_MEDIA_TYPE, headers={
+    return Response(import_workbooks.template_workbook(db, actor), media_type=importer.XLSX_MEDIA_TYPE, headers={
         "Content-Disposition": "attachment; filename=\"user-import-template.xlsx\"; "
                                "filename*=UTF-8''%E7%94%A8%E6%88%B7%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"})
 
@@ -402,7 +402,7 @@ def user_import_submit(request: Request, db: DbSession, actor: CurrentUser,
     generated = [c for c in credentials if c.generated]
     return render(request, "accounts/admin_import_result.html", {
         "credentials": credentials, "generated_count": len(generated), "count": len(credentials),
-        "data_url": importer.credentials_data_url(credentials) if generated else None, "filename": filename,
+        "data_url": import_workbooks.credentials_data_url(credentials) if generated else None, "filename": filename,
         "view": job_view,
     }, status_code=202 if job_view else 201)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Form, Query, Request
 
-from app.accounts import service
+from app.accounts import service, signin
 from app.accounts.access import CurrentUser, allow, public, signed_in
 from app.accounts.models import OrgUnit, Role, User
 from app.accounts.schemas import (
@@ -46,8 +46,8 @@ def unit_out(unit: OrgUnit) -> OrgUnitOut:
              responses={401: {"description": "Wrong credentials"}, 429: {"description": "Throttled"}})
 def create_token(request: Request, db: DbSession, username: Annotated[str, Form(max_length=64)],
                  password: Annotated[str, Form(max_length=256)]) -> TokenOut:
-    user = service.authenticate(db, username, password, ip=client_ip(request))
-    token, ttl = service.issue_api_token(db, user, ip=client_ip(request))
+    user = signin.authenticate(db, username, password, ip=client_ip(request))
+    token, ttl = signin.issue_api_token(db, user, ip=client_ip(request))
     return TokenOut(access_token=token, expires_in=ttl)
 
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.accounts import service
+from app.accounts import signin
 from app.core.jobs import JobContext, job_handler
 
 
 @job_handler("accounts.purge_expired", max_attempts=1)
 def purge_expired(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Deletes sessions, tokens and sign-in failures that ended more than 30 days ago."""
-    return service.purge_expired(session)
+    return signin.purge_expired(session)

@@ -7,10 +7,10 @@ from urllib.parse import urlparse
 
 from fastapi import Form, Request, Response
 
-from app.accounts import service
+from app.accounts import service, signin
 from app.accounts.access import CurrentPrincipal, CurrentUser, OptionalUser, allow, public, signed_in
 from app.accounts.models import AUDIT_ACTION_LABELS, Role
-from app.accounts.service import InvalidCredentials, ThrottledSignIn
+from app.accounts.signin import InvalidCredentials, ThrottledSignIn
 from app.core import i18n
 from app.core.config import get_settings
 from app.core.errors import ValidationFailed
@@ -80,14 +80,14 @@ def login_submit(
     context = {"next": safe_next(next), "username": username, "kiosk": kiosk, "kiosk_device": is_kiosk_device(request),
                "demo_mode": get_settings().demo_mode}
     try:
-        user = service.authenticate(db, username, password, ip=client_ip(request))
+        user = signin.authenticate(db, username, password, ip=client_ip(request))
     except (InvalidCredentials, ThrottledSignIn) as exc:
         keep_writes(request)
         status = 429 if isinstance(exc, ThrottledSignIn) else 401
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ThrottledSignIn) else None
         return render(request, "accounts/login.html", {**context, "error": exc.translated_detail()},
                       status_code=status, headers=headers)
-    token, _auth = service.start_session(db, user, ip=client_ip(request), user_agent=request.headers.get("User-Agent"),
+    token, _auth = signin.start_session(db, user, ip=client_ip(request), user_agent=request.headers.get("User-Agent"),
                                          kiosk=kiosk, replace_token=request.cookies.get(SESSION_COOKIE))
     target = "/account/password" if user.must_change_password else safe_next(next)
     response = redirect(request, target)
@@ -101,7 +101,7 @@ def login_submit(
 def logout(request: Request, db: DbSession) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        service.revoke_session_by_token(db, token, reason="logout")
+        signin.revoke_session_by_token(db, token, reason="logout")
     flash(request, _("You have signed out."))
     response = redirect(request, "/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -151,7 +151,7 @@ def set_locale(
 
 @router.get("/account/sessions", name="accounts:sessions", dependencies=[signed_in()])
 def sessions_page(request: Request, db: DbSession, principal: CurrentPrincipal) -> Response:
-    sessions = service.list_user_sessions(db, principal.user, now=utcnow())
+    sessions = signin.list_user_sessions(db, principal.user, now=utcnow())
     current_id = principal.auth_session.id if principal.auth_session else None
     return render(request, "accounts/sessions.html", {"sessions": sessions, "current_id": current_id})
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from app.accounts import service
+from app.accounts import service, signin
 from app.accounts.models import AuditLog, AuthSession, LoginFailure, Role
 from app.core.errors import ValidationFailed
 from app.core.models import utcnow
@@ -71,14 +71,14 @@ def test_ten_failures_from_one_address_lock_that_address(client, trainee) -> Non
 def test_lock_expires_and_success_clears_the_account_counter(session, trainee) -> None:  # type: ignore[no-untyped-def]
     now = utcnow()
     for _ in range(9):
-        with pytest.raises(service.InvalidCredentials):
-            service.authenticate(session, "trainee1", "bad", ip="10.0.0.1", now=now)
-    with pytest.raises(service.ThrottledSignIn):
-        service.authenticate(session, "trainee1", "bad", ip="10.0.0.1", now=now)
-    with pytest.raises(service.ThrottledSignIn):
-        service.authenticate(session, "trainee1", PASSWORD, ip="10.0.0.2", now=now)
+        with pytest.raises(signin.InvalidCredentials):
+            signin.authenticate(session, "trainee1", "bad", ip="10.0.0.1", now=now)
+    with pytest.raises(signin.ThrottledSignIn):
+        signin.authenticate(session, "trainee1", "bad", ip="10.0.0.1", now=now)
+    with pytest.raises(signin.ThrottledSignIn):
+        signin.authenticate(session, "trainee1", PASSWORD, ip="10.0.0.2", now=now)
     later = now + timedelta(minutes=16)
-    assert service.authenticate(session, "trainee1", PASSWORD, ip="10.0.0.2", now=later).id == trainee.id
+    assert signin.authenticate(session, "trainee1", PASSWORD, ip="10.0.0.2", now=later).id == trainee.id
     assert session.exec(select(LoginFailure).where(LoginFailure.username == "trainee1")).all() == []
 
 
@@ -121,7 +121,7 @@ def test_idle_and_revoked_sessions_cannot_act(client, trainee, session) -> None:
     login(client, "trainee1")
     live = session.exec(select(AuthSession).where(AuthSession.user_id == trainee.id, AuthSession.revoked_at.is_(None))).all()  # type: ignore[union-attr]
     for row in live:
-        service.revoke_session(session, row, reason="admin")
+        signin.revoke_session(session, row, reason="admin")
     session.commit()
     assert client.get("/").status_code == 303
     assert client.get("/api/v1/me").status_code == 401
@@ -132,8 +132,8 @@ def test_kiosk_sessions_time_out_sooner(client, trainee, session) -> None:  # ty
     auth = session.exec(select(AuthSession).where(AuthSession.user_id == trainee.id)).one()
     assert auth.kiosk and auth.idle_timeout_s == 5 * 60
     now = utcnow()
-    assert service.session_is_live(auth, now + timedelta(minutes=4))
-    assert not service.session_is_live(auth, now + timedelta(minutes=6))
+    assert signin.session_is_live(auth, now + timedelta(minutes=4))
+    assert not signin.session_is_live(auth, now + timedelta(minutes=6))
 
 
 def test_deactivated_user_is_signed_out(client, trainee, admin, session) -> None:  # type: ignore[no-untyped-def]
@@ -208,10 +208,10 @@ def test_demo_password_only_works_in_demo_mode(session, org, monkeypatch) -> Non
     user = make_user(session, Role.trainee, unit=org["unit_a1"], username="demo_user")
     user.is_demo = True
     session.add(user)
-    with pytest.raises(service.InvalidCredentials):
-        service.authenticate(session, "demo_user", PASSWORD, ip="1.2.3.4")
+    with pytest.raises(signin.InvalidCredentials):
+        signin.authenticate(session, "demo_user", PASSWORD, ip="1.2.3.4")
     monkeypatch.setattr(get_settings(), "demo_mode", True)
-    assert service.authenticate(session, "demo_user", PASSWORD, ip="1.2.3.4").username == "demo_user"
+    assert signin.authenticate(session, "demo_user", PASSWORD, ip="1.2.3.4").username == "demo_user"
 
 
 def test_validation_errors_are_problem_json(client, admin) -> None:  # type: ignore[no-untyped-def]

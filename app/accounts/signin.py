@@ -1,0 +1,203 @@
+"""Signing in: credentials, throttling, browser sessions and API tokens.
+
+Counting failures lives in the database so that the limits hold across web processes. Only a digest of
+each session id and token is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.accounts.models import ApiToken, AuthSession, LoginFailure, User
+from app.accounts.service import audit, get_user_by_username
+from app.core.config import get_settings
+from app.core.errors import DomainError, Throttled
+from app.core.i18n import N_
+from app.core.i18n import gettext as _
+from app.core.models import utcnow
+from app.core.security import new_token, token_digest, verify_password
+
+
+class InvalidCredentials(DomainError):
+    status_code = 401
+    code = "invalid-credentials"
+    title = N_("Wrong username or password")
+    keep_writes = True  # the failure record must survive the rollback of the request
+
+
+class ThrottledSignIn(Throttled):
+    keep_writes = True
+
+
+def _window_start(now: datetime) -> datetime:
+    return now - timedelta(minutes=get_settings().login_window_minutes)
+
+
+def check_throttle(session: Session, username: str, ip: str, *, now: datetime | None = None) -> None:
+    """Refuse further attempts once an account or an address has failed too often recently."""
+    now = now or utcnow()
+    settings = get_settings()
+    since = _window_start(now)
+    for column, value in ((LoginFailure.username, username.strip().lower()), (LoginFailure.ip, ip)):
+        recent = session.exec(
+            select(LoginFailure.at).where(column == value, col(LoginFailure.at) >= since)
+            .order_by(col(LoginFailure.at).desc()).limit(settings.login_max_failures)
+        ).all()
+        if len(recent) >= settings.login_max_failures:
+            locked_until = recent[0] + timedelta(minutes=settings.login_lock_minutes)
+            if locked_until > now:
+                minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+                raise ThrottledSignIn(
+                    _("Too many failed sign-in attempts. Please try again in %(minutes)s minutes "
+                      "or ask an administrator to reset your password.", minutes=minutes),
+                    retry_after=int((locked_until - now).total_seconds()) + 1,
+                )
+
+
+def authenticate(session: Session, username: str, password: str, *, ip: str, now: datetime | None = None) -> User:
+    now = now or utcnow()
+    username = (username or "").strip()
+    check_throttle(session, username, ip, now=now)
+    user = get_user_by_username(session, username) if username else None
+    ok, new_hash = verify_password(password or "", user.password_hash if user else None)
+    if user is not None and ok and not user.is_active:
+        ok = False
+    if user is not None and ok and user.is_demo and not get_settings().demo_mode:
+        ok = False
+    if not ok or user is None:
+        session.add(LoginFailure(username=username.lower()[:64], ip=ip[:64], at=now))
+        audit(session, "auth.login_failed", actor_name=username[:64], ip=ip, details={}, now=now)
+        check_throttle(session, username, ip, now=now)  # the failure that reaches the limit says so at once
+        raise InvalidCredentials(_("Wrong username or password."))
+    if new_hash:
+        user.password_hash = new_hash
+    session.execute(sa.delete(LoginFailure).where(col(LoginFailure.username) == username.lower()))
+    user.last_login_at = now
+    session.add(user)
+    session.flush()
+    return user
+
+
+def start_session(session: Session, user: User, *, ip: str | None, user_agent: str | None, kiosk: bool,
+                  replace_token: str | None = None, now: datetime | None = None) -> tuple[str, AuthSession]:
+    """A fresh session id at every sign-in; the previous session of this browser is revoked."""
+    now = now or utcnow()
+    settings = get_settings()
+    if replace_token:
+        old = session.exec(select(AuthSession).where(AuthSession.token_digest == token_digest(replace_token))).first()
+        if old is not None and old.revoked_at is None:
+            old.revoked_at = now
+            old.revoked_reason = "replaced"
+            session.add(old)
+    token = new_token()
+    idle = (settings.kiosk_idle_minutes if kiosk else settings.session_idle_minutes) * 60
+    auth = AuthSession(
+        token_digest=token_digest(token),
+        user_id=user.id or 0,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_max_hours),
+        idle_timeout_s=idle,
+        kiosk=kiosk,
+        ip=(ip or "")[:64] or None,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    session.add(auth)
+    session.flush()
+    audit(session, "auth.login", actor=user, ip=ip, details={"kiosk": kiosk, "session": auth.id}, now=now)
+    return token, auth
+
+
+def session_is_live(auth: AuthSession, now: datetime) -> bool:
+    if auth.revoked_at is not None or auth.expires_at <= now:
+        return False
+    return auth.last_seen_at + timedelta(seconds=auth.idle_timeout_s) > now
+
+
+def resolve_session(session: Session, token: str | None, *, now: datetime | None = None) -> tuple[AuthSession, User] | None:
+    if not token:
+        return None
+    now = now or utcnow()
+    row = session.exec(
+        select(AuthSession, User).join(User, col(User.id) == col(AuthSession.user_id))
+        .where(AuthSession.token_digest == token_digest(token))
+    ).first()
+    if row is None:
+        return None
+    auth, user = row
+    if not session_is_live(auth, now) or not user.is_active:
+        return None
+    return auth, user
+
+
+def touch_session(session: Session, auth_id: int, *, now: datetime | None = None) -> None:
+    """Slide the idle timeout. Runs in its own short transaction, not the request's."""
+    now = now or utcnow()
+    session.execute(
+        sa.update(AuthSession).where(col(AuthSession.id) == auth_id, col(AuthSession.revoked_at).is_(None))
+        .values(last_seen_at=now)
+    )
+
+
+def needs_touch(auth: AuthSession, now: datetime) -> bool:
+    return (now - auth.last_seen_at).total_seconds() >= min(60, auth.idle_timeout_s / 5)
+
+
+def revoke_session(session: Session, auth: AuthSession, *, reason: str = "logout", now: datetime | None = None) -> None:
+    if auth.revoked_at is None:
+        auth.revoked_at = now or utcnow()
+        auth.revoked_reason = reason
+        session.add(auth)
+        session.flush()
+
+
+def revoke_session_by_token(session: Session, token: str, *, reason: str = "logout", now: datetime | None = None) -> None:
+    auth = session.exec(select(AuthSession).where(AuthSession.token_digest == token_digest(token))).first()
+    if auth is not None:
+        revoke_session(session, auth, reason=reason, now=now)
+
+
+def list_user_sessions(session: Session, user: User, *, now: datetime | None = None) -> list[AuthSession]:
+    now = now or utcnow()
+    rows = session.exec(
+        select(AuthSession)
+        .where(AuthSession.user_id == user.id, col(AuthSession.revoked_at).is_(None), col(AuthSession.expires_at) > now)
+        .order_by(col(AuthSession.last_seen_at).desc())
+    ).all()
+    return [r for r in rows if session_is_live(r, now)][:50]
+
+
+def issue_api_token(session: Session, user: User, *, ip: str | None = None, now: datetime | None = None) -> tuple[str, int]:
+    now = now or utcnow()
+    ttl = get_settings().api_token_minutes * 60
+    token = new_token()
+    session.add(ApiToken(token_digest=token_digest(token), user_id=user.id or 0, created_at=now,
+                         expires_at=now + timedelta(seconds=ttl)))
+    session.flush()
+    audit(session, "auth.token_issued", actor=user, ip=ip, now=now)
+    return token, ttl
+
+
+def resolve_api_token(session: Session, token: str | None, *, now: datetime | None = None) -> User | None:
+    if not token:
+        return None
+    now = now or utcnow()
+    row = session.exec(select(ApiToken).where(ApiToken.token_digest == token_digest(token))).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def purge_expired(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+    """Housekeeping: old sessions, tokens and sign-in failures. Run by the worker's periodic job."""
+    now = now or utcnow()
+    horizon = now - timedelta(days=30)
+    counts = {}
+    for model, column in ((AuthSession, AuthSession.expires_at), (ApiToken, ApiToken.expires_at), (LoginFailure, LoginFailure.at)):
+        result = session.execute(sa.delete(model).where(col(column) < horizon))
+        counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)  # type: ignore[attr-defined]
+    return counts
