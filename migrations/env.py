@@ -13,6 +13,7 @@ from alembic import context
 
 from app.all_models import metadata
 from app.core.models import AwareDateTime
+from app.standards.search import include_schema_name
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -29,6 +30,12 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+# Search indexes made by hand in the migrations that the metadata does not describe (SQLite's FTS5
+# table and its shadow tables, PostgreSQL's GIN expression index): autogenerate and `alembic check` must
+# not offer to drop them. tests/core/test_migrations.py compares with the same filter.
+include_name = include_schema_name
+
+
 def _configure(connection: Any) -> None:
     context.configure(
         connection=connection,
@@ -36,6 +43,7 @@ def _configure(connection: Any) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
         transaction_per_migration=True,
     )
 

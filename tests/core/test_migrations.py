@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from app.all_models import metadata
 from app.core.db import create_db_engine
 from app.ops.service import alembic_config, head_revisions
+from app.standards.search import include_schema_name
 from tests.conftest import _TMP, BACKEND, throwaway_postgres
 
 
@@ -39,12 +40,12 @@ def _run(engine: sa.Engine, fn, revision: str) -> None:  # type: ignore[no-untyp
 
 
 def _tables(engine: sa.Engine) -> set[str]:
-    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+    return {t for t in sa.inspect(engine).get_table_names() if include_schema_name(t, "table", {})} - {"alembic_version"}
 
 
 def _pending(engine: sa.Engine) -> list:  # type: ignore[type-arg]
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_schema_name})
         return compare_metadata(ctx, metadata)
 
 
