@@ -19,6 +19,8 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.home import views as home_views
 from app.ops import views as ops_views
+from app.standards import api as standards_api
+from app.standards import views as standards_views
 
 API_DESCRIPTION = """
 Shixun (实训) JSON API. Authenticate with `POST /api/v1/auth/token` and send
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
-    for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api, accounts_import_api):
+    for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api, accounts_import_api,
+                   standards_views, standards_api):
         app.include_router(module.router)
     return app

@@ -631,3 +631,10 @@ def mark_reviewed(session: Session, actor: User, item_id: int, *, note: str = ""
 def open_review_count(session: Session, user: User) -> int:
     return session.exec(select(func.count()).select_from(ReviewItem).where(
         ReviewItem.owner_id == user.id, ReviewItem.status == ReviewStatus.open.value)).one()
+
+
+def users_by_id(session: Session, ids: set[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    return {u.id or 0: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
+

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
-from sqlmodel import Session
+from sqlalchemy.orm import object_session
+from sqlmodel import Session, select
 
 from app.accounts.models import OrgUnit, Role, User
 from app.standards import service
-from app.standards.models import Category, Level, Standard, StandardVersion
+from app.standards.models import Category, Clause, Level, Standard, StandardVersion
 from app.standards.schemas import StandardCreate
 from tests.factories import make_user
 
@@ -55,3 +56,13 @@ def make_standard(session: Session) -> Callable[..., Standard]:
 
 def first_version(standard: Standard) -> StandardVersion:
     return sorted(standard.versions, key=lambda v: v.id or 0)[0]
+
+
+def clauses_numbered(standard: Standard, number: str) -> Iterator[Clause]:
+    """Clauses numbered `number` in any version of the standard, newest version first."""
+    session = object_session(standard)
+    assert session is not None
+    rows = session.execute(select(Clause).join(StandardVersion, StandardVersion.id == Clause.version_id)  # type: ignore[arg-type]
+                           .where(StandardVersion.standard_id == standard.id, Clause.number == number)
+                           .order_by(StandardVersion.id.desc())).scalars().all()  # type: ignore[union-attr]
+    return iter(rows)
