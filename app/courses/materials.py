@@ -1,0 +1,156 @@
+"""Material configuration: one Pydantic model per form, a discriminated union on `kind`.
+
+Every config is stored as JSON in `courses_material.config` and carries its shape version `v`
+(1 today). A later shape adds a model with `v: Literal[2]` and an upgrade step in `parse_config`;
+stored configs are never rewritten in place (published snapshots keep the shape they were frozen in).
+
+Shapes (version 1):
+
+text               {"kind": "text", "v": 1, "html": "<p>…</p>", "clause_ids": [12, 13]}
+                   Rich text, sanitised with nh3 on the way in (scripts, event handlers, styles and
+                   unknown tags are removed). `clause_ids` are standard clauses shown as part of the
+                   text; each one is also recorded as a citation. At least one of the two is needed.
+video              {"kind": "video", "v": 1, "asset_id": "…", "duration_s": 600}
+                   An opaque media asset id; the media layer reports the asset's state (until it
+                   exists every video reads as "processing") and calls `complete_material` when the
+                   trainee has watched enough.
+picture_book       {"kind": "picture_book", "v": 1, "pages": [{"image": "asset-id", "caption": "…"}]}
+                   Ordered pages (1–200); complete when every page has been seen.
+scene              {"kind": "scene", "v": 1, "name": "…", "location": "…", "photos": ["asset-id"],
+                    "equipment": ["…"], "opening_hours": [{"weekdays": [1,2,3,4,5], "opens": "08:30",
+                    "closes": "17:00"}], "notes": "…"}
+                   A place in the training base. Weekdays are ISO (1 = Monday).
+visual_assessment  {"kind": "visual_assessment", "v": 1, "checklist_id": "…", "instructions": "…"}
+                   A reference to a scenario checklist (opaque until scenarios exist); the
+                   scenarios layer calls `complete_material` when the assessment is passed.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Any, Literal
+
+import nh3
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+from app.core.errors import ValidationFailed
+from app.core.i18n import gettext as _
+
+CONFIG_VERSION = 1
+
+# Tags and attributes an instructor's rich text may keep; everything else is stripped.
+ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "sub", "sup", "h2", "h3", "h4", "ul", "ol", "li",
+                "blockquote", "table", "thead", "tbody", "tr", "th", "td", "a", "span", "hr", "img"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt"}, "td": {"colspan", "rowspan"},
+                      "th": {"colspan", "rowspan"}}
+MAX_HTML = 200_000
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer").strip()
+
+
+AssetRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ShortText = Annotated[str, Field(max_length=200)]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    v: Literal[1] = 1  # CONFIG_VERSION
+
+
+class TextConfig(_Config):
+    kind: Literal["text"] = "text"
+    html: str = Field(default="", max_length=MAX_HTML)
+    clause_ids: list[int] = Field(default_factory=list, max_length=50)
+
+    @field_validator("html")
+    @classmethod
+    def _sanitize(cls, value: str) -> str:
+        return sanitize_html(value)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TextConfig:
+        if not self.html and not self.clause_ids:
+            raise ValueError("needs text or at least one standard clause")
+        if len(set(self.clause_ids)) != len(self.clause_ids):
+            raise ValueError("a clause is listed twice")
+        return self
+
+
+class VideoConfig(_Config):
+    kind: Literal["video"] = "video"
+    asset_id: AssetRef
+    duration_s: int | None = Field(default=None, ge=1, le=24 * 3600)
+
+
+class Page(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    image: AssetRef
+    caption: str = Field(default="", max_length=500)
+
+
+class PictureBookConfig(_Config):
+    kind: Literal["picture_book"] = "picture_book"
+    pages: list[Page] = Field(min_length=1, max_length=200)
+
+
+class OpeningHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7)
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _order(self) -> OpeningHours:
+        if self.opens >= self.closes:
+            raise ValueError("opening time must be before closing time")
+        return self
+
+
+class SceneConfig(_Config):
+    kind: Literal["scene"] = "scene"
+    name: str = Field(min_length=1, max_length=200)
+    location: str = Field(min_length=1, max_length=300)
+    photos: list[AssetRef] = Field(default_factory=list, max_length=50)
+    equipment: list[ShortText] = Field(default_factory=list, max_length=100)
+    opening_hours: list[OpeningHours] = Field(default_factory=list, max_length=14)
+    notes: str = Field(default="", max_length=2000)
+
+
+class VisualAssessmentConfig(_Config):
+    kind: Literal["visual_assessment"] = "visual_assessment"
+    checklist_id: AssetRef
+    instructions: str = Field(default="", max_length=2000)
+
+
+MaterialConfig = Annotated[TextConfig | VideoConfig | PictureBookConfig | SceneConfig | VisualAssessmentConfig,
+                           Field(discriminator="kind")]
+_adapter: TypeAdapter[MaterialConfig] = TypeAdapter(MaterialConfig)
+
+
+def parse_config(kind: str, data: dict[str, Any]) -> MaterialConfig:
+    """Validate a config for a material of `kind`; ValidationFailed lists every problem with its path."""
+    data = {**data, "kind": data.get("kind", kind)}
+    if data["kind"] != kind:
+        raise ValidationFailed(_("The configuration is for a different kind of material."),
+                               errors=[{"loc": ["config", "kind"], "msg": "kind mismatch"}])
+    try:
+        return _adapter.validate_python(data)
+    except ValidationError as exc:
+        errors = [{"loc": ["config", *[str(p) for p in err["loc"] if p != kind]], "msg": err["msg"]} for err in exc.errors()]
+        detail = "; ".join(f"{'.'.join(e['loc'][1:]) or 'config'}: {e['msg']}" for e in errors)
+        raise ValidationFailed(_("The material's configuration is not valid: %(detail)s", detail=detail),
+                               errors=errors) from exc
+
+
+def dump_config(config: MaterialConfig) -> dict[str, Any]:
+    return config.model_dump(mode="json")
+
+
+def page_count(config: dict[str, Any]) -> int:
+    return len(config.get("pages", [])) if config.get("kind") == "picture_book" else 0

@@ -1,0 +1,68 @@
+"""Input models for the courses services (forms and the API build these)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.accounts.models import Tier
+from app.courses.models import MaterialKind
+
+
+class _Stripped(BaseModel):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+class CurriculumIn(_Stripped):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    tier: Tier
+    org_unit_id: int | None = None
+    sort_order: int = 0
+
+
+class CourseIn(_Stripped):
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(default="", max_length=5000)
+    hours: Decimal = Field(default=Decimal("1"), ge=0, le=999, max_digits=4, decimal_places=1)
+    is_required: bool = True
+    sort_order: int = 0
+
+
+class ModuleIn(_Stripped):
+    title: str = Field(min_length=1, max_length=200)
+
+
+class LessonIn(_Stripped):
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(default="", max_length=5000)
+
+
+class MaterialIn(_Stripped):
+    kind: MaterialKind
+    title: str = Field(min_length=1, max_length=200)
+    is_required: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class MaterialUpdate(_Stripped):
+    title: str = Field(min_length=1, max_length=200)
+    is_required: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class EnrolmentIn(BaseModel):
+    start_on: date | None = None
+    due_on: date | None = None
+
+
+class RuleIn(BaseModel):
+    tier: Tier | None = None
+    org_unit_id: int | None = None
+    due_days: int | None = Field(default=None, gt=0, le=3650)

@@ -1,0 +1,562 @@
+"""Authoring: curricula, courses, prerequisites, the module → lesson → material structure, material
+citations of standard clauses, and publishing. Enrolment, progress and hours are in learning.py.
+
+Functions flush, never commit; permission rules are checked here (permissions.py has the predicates).
+Structure rows are never deleted: `remove_*` stamps `removed_at`, so published snapshots and
+trainees' progress records keep pointing at valid ids. Citations follow the draft: removing a
+material removes its citations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.accounts import permissions as account_permissions
+from app.accounts.models import OrgUnit, Role, User
+from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.i18n import gettext as _
+from app.core.models import utcnow
+from app.courses import materials, permissions
+from app.courses.models import (
+    Course,
+    CourseVersion,
+    Curriculum,
+    Lesson,
+    Material,
+    MaterialKind,
+    Module,
+    Prerequisite,
+)
+from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
+from app.standards import service as standards
+from app.standards.models import Citation
+
+CITATION_TARGET = "course_material"
+SNAPSHOT_SCHEMA = 1
+
+# ---------------------------------------------------------------------------------------------
+# Curricula
+
+
+def _unit(session: Session, unit_id: int | None) -> OrgUnit | None:
+    return session.get(OrgUnit, unit_id) if unit_id is not None else None
+
+
+def create_curriculum(session: Session, actor: User, data: CurriculumIn) -> Curriculum:
+    unit = _unit(session, data.org_unit_id)
+    if data.org_unit_id is not None and unit is None:
+        raise ValidationFailed(_("The organisation unit does not exist."), errors=[{"loc": ["org_unit_id"], "msg": "unknown"}])
+    curriculum = Curriculum(title=data.title, description=data.description, tier=data.tier.value, org_unit_id=data.org_unit_id,
+                            sort_order=data.sort_order, created_by_id=actor.id)
+    if not permissions.can_manage_curriculum(actor, curriculum, unit):
+        raise PermissionDenied(_("You can manage only the curricula of your own units."))
+    session.add(curriculum)
+    session.flush()
+    return curriculum
+
+
+def get_curriculum(session: Session, curriculum_id: int) -> Curriculum:
+    curriculum = session.get(Curriculum, curriculum_id)
+    if curriculum is None:
+        raise NotFound()
+    return curriculum
+
+
+def update_curriculum(session: Session, actor: User, curriculum: Curriculum, data: CurriculumIn) -> Curriculum:
+    if not permissions.can_manage_curriculum(actor, curriculum, _unit(session, curriculum.org_unit_id)):
+        raise PermissionDenied()
+    new_unit = _unit(session, data.org_unit_id)
+    if data.org_unit_id != curriculum.org_unit_id and not permissions.can_manage_curriculum(actor, curriculum, new_unit):
+        raise PermissionDenied(_("You can manage only the curricula of your own units."))
+    curriculum.sqlmodel_update(data.model_dump() | {"tier": data.tier.value})
+    session.add(curriculum)
+    session.flush()
+    return curriculum
+
+
+def list_curricula(session: Session, actor: User, *, tier: str | None = None) -> Sequence[Curriculum]:
+    """Authors see every curriculum; a district administrator the city-wide ones and their subtree's."""
+    stmt = select(Curriculum).outerjoin(OrgUnit, col(OrgUnit.id) == Curriculum.org_unit_id)
+    if not permissions.can_author(actor):
+        raise PermissionDenied()
+    prefix = account_permissions.scope_path(actor)
+    if actor.has_role(Role.district_admin) and not actor.has_role(Role.admin, Role.instructor) and prefix is not None:
+        stmt = stmt.where(sa.or_(col(Curriculum.org_unit_id).is_(None), col(OrgUnit.path).startswith(prefix, autoescape=True)))
+    if tier:
+        stmt = stmt.where(Curriculum.tier == tier)
+    return session.exec(stmt.order_by(col(Curriculum.tier), col(Curriculum.sort_order), col(Curriculum.id))).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Courses
+
+
+def _context(session: Session, course: Course) -> tuple[Curriculum, OrgUnit | None]:
+    curriculum = get_curriculum(session, course.curriculum_id)
+    return curriculum, _unit(session, curriculum.org_unit_id)
+
+
+def can_edit(session: Session, actor: User, course: Course) -> bool:
+    curriculum, unit = _context(session, course)
+    return permissions.can_edit_course(actor, course, curriculum, unit)
+
+
+def _require_edit(session: Session, actor: User, course: Course) -> None:
+    if not can_edit(session, actor, course):
+        raise PermissionDenied(_("You can edit only your own courses."))
+    if course.archived_at is not None:
+        raise Conflict(_("The course has been archived."))
+
+
+def _touch(session: Session, course: Course) -> None:
+    course.has_draft_changes = True
+    course.updated_at = utcnow()
+    session.add(course)
+
+
+def create_course(session: Session, actor: User, curriculum: Curriculum, data: CourseIn) -> Course:
+    if not permissions.can_add_course(actor, curriculum, _unit(session, curriculum.org_unit_id)):
+        raise PermissionDenied(_("Only instructors and administrators author courses."))
+    course = Course(curriculum_id=curriculum.id or 0, title=data.title, summary=data.summary, hours=data.hours,
+                    is_required=data.is_required, sort_order=data.sort_order, owner_id=actor.id or 0)
+    session.add(course)
+    session.flush()
+    return course
+
+
+def get_course(session: Session, course_id: int) -> Course:
+    course = session.get(Course, course_id)
+    if course is None:
+        raise NotFound()
+    return course
+
+
+def get_course_for_edit(session: Session, actor: User, course_id: int) -> Course:
+    course = get_course(session, course_id)
+    if not can_edit(session, actor, course):
+        raise NotFound()
+    return course
+
+
+def update_course(session: Session, actor: User, course: Course, data: CourseIn) -> Course:
+    _require_edit(session, actor, course)
+    course.sqlmodel_update(data.model_dump())
+    _touch(session, course)
+    session.flush()
+    return course
+
+
+def archive_course(session: Session, actor: User, course: Course, *, now: datetime | None = None) -> Course:
+    """Archived courses take no new enrolments; enrolled trainees keep their records."""
+    _require_edit(session, actor, course)
+    course.archived_at = now or utcnow()
+    session.add(course)
+    session.flush()
+    return course
+
+
+def courses_of(session: Session, curriculum: Curriculum) -> Sequence[Course]:
+    return session.exec(select(Course).where(Course.curriculum_id == curriculum.id)
+                        .order_by(col(Course.is_required).desc(), col(Course.sort_order), col(Course.id))).all()
+
+
+def list_own_courses(session: Session, actor: User) -> Sequence[Course]:
+    stmt = select(Course)
+    if not permissions.is_admin(actor):
+        stmt = stmt.where(Course.owner_id == actor.id)
+    return session.exec(stmt.order_by(col(Course.updated_at).desc())).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Prerequisites
+
+
+def prerequisite_ids(session: Session, course_id: int) -> list[int]:
+    return list(session.exec(select(Prerequisite.required_course_id).where(Prerequisite.course_id == course_id)
+                             .order_by(col(Prerequisite.required_course_id))).all())
+
+
+def set_prerequisites(session: Session, actor: User, course: Course, required_ids: Sequence[int]) -> list[int]:
+    """Replace the course's prerequisites; refuses unknown courses and cycles."""
+    _require_edit(session, actor, course)
+    wanted = sorted(set(required_ids))
+    if course.id in wanted:
+        raise ValidationFailed(_("A course cannot be its own prerequisite."), errors=[{"loc": ["required_ids"], "msg": "self"}])
+    found = set(session.exec(select(Course.id).where(col(Course.id).in_(wanted))).all())
+    if missing := [i for i in wanted if i not in found]:
+        raise ValidationFailed(_("Unknown course: %(ids)s", ids=", ".join(map(str, missing))),
+                               errors=[{"loc": ["required_ids"], "msg": "unknown"}])
+    edges: dict[int, set[int]] = {}
+    for a, b in session.exec(select(Prerequisite.course_id, Prerequisite.required_course_id)).all():
+        edges.setdefault(a, set()).add(b)
+    edges[course.id or 0] = set(wanted)
+    seen: set[int] = set()
+    stack = list(wanted)
+    while stack:  # does any prerequisite (transitively) require this course?
+        current = stack.pop()
+        if current == course.id:
+            raise ValidationFailed(_("These prerequisites would make a cycle."), errors=[{"loc": ["required_ids"], "msg": "cycle"}])
+        if current not in seen:
+            seen.add(current)
+            stack.extend(edges.get(current, ()))
+    session.execute(sa.delete(Prerequisite).where(col(Prerequisite.course_id) == course.id))
+    for required in wanted:
+        session.add(Prerequisite(course_id=course.id or 0, required_course_id=required))
+    session.flush()
+    return wanted
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure: modules, lessons, materials
+
+
+def _live(column: Any) -> Any:
+    return col(column).is_(None)
+
+
+def _next_position(session: Session, model: Any, parent_column: Any, parent_id: int) -> int:
+    current = session.exec(select(sa.func.max(model.position)).where(parent_column == parent_id, _live(model.removed_at))).one()
+    return 0 if current is None else int(current) + 1
+
+
+def modules_of(session: Session, course_id: int) -> list[Module]:
+    return list(session.exec(select(Module).where(Module.course_id == course_id, _live(Module.removed_at))
+                             .order_by(col(Module.position), col(Module.id))).all())
+
+
+def lessons_of(session: Session, module_id: int) -> list[Lesson]:
+    return list(session.exec(select(Lesson).where(Lesson.module_id == module_id, _live(Lesson.removed_at))
+                             .order_by(col(Lesson.position), col(Lesson.id))).all())
+
+
+def materials_of(session: Session, lesson_id: int) -> list[Material]:
+    return list(session.exec(select(Material).where(Material.lesson_id == lesson_id, _live(Material.removed_at))
+                             .order_by(col(Material.position), col(Material.id))).all())
+
+
+def _get_live(session: Session, model: Any, item_id: int) -> Any:
+    item = session.get(model, item_id)
+    if item is None or item.removed_at is not None:
+        raise NotFound()
+    return item
+
+
+def course_of_module(session: Session, module: Module) -> Course:
+    return get_course(session, module.course_id)
+
+
+def course_of_lesson(session: Session, lesson: Lesson) -> tuple[Course, Module]:
+    module = session.get(Module, lesson.module_id)
+    assert module is not None
+    return get_course(session, module.course_id), module
+
+
+def course_of_material(session: Session, material: Material) -> tuple[Course, Lesson]:
+    lesson = session.get(Lesson, material.lesson_id)
+    assert lesson is not None
+    course, _module = course_of_lesson(session, lesson)
+    return course, lesson
+
+
+def add_module(session: Session, actor: User, course: Course, data: ModuleIn) -> Module:
+    _require_edit(session, actor, course)
+    module = Module(course_id=course.id or 0, title=data.title,
+                    position=_next_position(session, Module, Module.course_id, course.id or 0))
+    session.add(module)
+    _touch(session, course)
+    session.flush()
+    return module
+
+
+def rename_module(session: Session, actor: User, module_id: int, data: ModuleIn) -> Module:
+    module = _get_live(session, Module, module_id)
+    course = course_of_module(session, module)
+    _require_edit(session, actor, course)
+    module.title = data.title
+    session.add(module)
+    _touch(session, course)
+    session.flush()
+    return module
+
+
+def add_lesson(session: Session, actor: User, module_id: int, data: LessonIn) -> Lesson:
+    module = _get_live(session, Module, module_id)
+    course = course_of_module(session, module)
+    _require_edit(session, actor, course)
+    lesson = Lesson(module_id=module.id, title=data.title, summary=data.summary,
+                    position=_next_position(session, Lesson, Lesson.module_id, module.id))
+    session.add(lesson)
+    _touch(session, course)
+    session.flush()
+    return lesson
+
+
+def update_lesson(session: Session, actor: User, lesson_id: int, data: LessonIn) -> Lesson:
+    lesson = _get_live(session, Lesson, lesson_id)
+    course, _module = course_of_lesson(session, lesson)
+    _require_edit(session, actor, course)
+    lesson.title, lesson.summary = data.title, data.summary
+    session.add(lesson)
+    _touch(session, course)
+    session.flush()
+    return lesson
+
+
+def move_lesson(session: Session, actor: User, lesson_id: int, module_id: int) -> Lesson:
+    """Move a lesson to the end of another module of the same course."""
+    lesson = _get_live(session, Lesson, lesson_id)
+    course, _old = course_of_lesson(session, lesson)
+    _require_edit(session, actor, course)
+    target = _get_live(session, Module, module_id)
+    if target.course_id != course.id:
+        raise ValidationFailed(_("A lesson can move only within its course."))
+    lesson.module_id, lesson.position = target.id, _next_position(session, Lesson, Lesson.module_id, target.id)
+    session.add(lesson)
+    _touch(session, course)
+    session.flush()
+    return lesson
+
+
+def _material_label(course: Course, lesson: Lesson, material: Material) -> str:
+    return f"{course.title} · {lesson.title} · {material.title}"
+
+
+def _sync_text_citations(session: Session, actor: User, course: Course, lesson: Lesson, material: Material,
+                         old_ids: Sequence[int], new_ids: Sequence[int]) -> None:
+    for clause_id in new_ids:
+        clause = standards.get_clause(session, actor, clause_id)
+        standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
+                       label=_material_label(course, lesson, material))
+    for clause_id in set(old_ids) - set(new_ids):
+        old = standards.clauses_by_id(session, {clause_id}).get(clause_id)
+        if old is not None:
+            standards.uncite(session, old, target_type=CITATION_TARGET, target_id=material.id or 0)
+
+
+def _owner(session: Session, course: Course) -> User | None:
+    return session.get(User, course.owner_id)
+
+
+def _validated(kind: MaterialKind, config: dict[str, Any]) -> dict[str, Any]:
+    return materials.dump_config(materials.parse_config(kind.value, config))
+
+
+def add_material(session: Session, actor: User, lesson_id: int, data: MaterialIn) -> Material:
+    lesson = _get_live(session, Lesson, lesson_id)
+    course, _module = course_of_lesson(session, lesson)
+    _require_edit(session, actor, course)
+    material = Material(lesson_id=lesson.id, kind=data.kind.value, title=data.title, is_required=data.is_required,
+                        config=_validated(data.kind, data.config),
+                        position=_next_position(session, Material, Material.lesson_id, lesson.id))
+    session.add(material)
+    session.flush()
+    _sync_text_citations(session, actor, course, lesson, material, [], material.config.get("clause_ids", []))
+    _touch(session, course)
+    session.flush()
+    return material
+
+
+def update_material(session: Session, actor: User, material_id: int, data: MaterialUpdate) -> Material:
+    material = _get_live(session, Material, material_id)
+    course, lesson = course_of_material(session, material)
+    _require_edit(session, actor, course)
+    old_ids = list(material.config.get("clause_ids", []))
+    material.config = _validated(MaterialKind(material.kind), data.config)
+    material.title, material.is_required = data.title, data.is_required
+    session.add(material)
+    session.flush()
+    _sync_text_citations(session, actor, course, lesson, material, old_ids, material.config.get("clause_ids", []))
+    _touch(session, course)
+    session.flush()
+    return material
+
+
+def _remove(session: Session, actor: User, course: Course, item: Any, now: datetime | None) -> None:
+    _require_edit(session, actor, course)
+    item.removed_at = now or utcnow()
+    session.add(item)
+    _touch(session, course)
+    session.flush()
+
+
+def _uncite_all(session: Session, material_ids: Sequence[int]) -> None:
+    if material_ids:
+        session.execute(sa.delete(Citation).where(col(Citation.target_type) == CITATION_TARGET,
+                                                  col(Citation.target_id).in_([str(i) for i in material_ids])))
+
+
+def remove_material(session: Session, actor: User, material_id: int, *, now: datetime | None = None) -> None:
+    material = _get_live(session, Material, material_id)
+    course, _lesson = course_of_material(session, material)
+    _remove(session, actor, course, material, now)
+    _uncite_all(session, [material.id or 0])
+
+
+def remove_lesson(session: Session, actor: User, lesson_id: int, *, now: datetime | None = None) -> None:
+    lesson = _get_live(session, Lesson, lesson_id)
+    course, _module = course_of_lesson(session, lesson)
+    _remove(session, actor, course, lesson, now)
+    _uncite_all(session, [m.id or 0 for m in materials_of(session, lesson.id or 0)])
+
+
+def remove_module(session: Session, actor: User, module_id: int, *, now: datetime | None = None) -> None:
+    module = _get_live(session, Module, module_id)
+    course = course_of_module(session, module)
+    _remove(session, actor, course, module, now)
+    _uncite_all(session, [m.id or 0 for lesson in lessons_of(session, module.id or 0) for m in materials_of(session, lesson.id or 0)])
+
+
+def _reorder(session: Session, items: Sequence[Any], ordered_ids: Sequence[int]) -> None:
+    by_id = {item.id: item for item in items}
+    if sorted(ordered_ids) != sorted(by_id) or len(set(ordered_ids)) != len(ordered_ids):
+        raise ValidationFailed(_("The new order must list every item exactly once."), errors=[{"loc": ["order"], "msg": "mismatch"}])
+    for position, item_id in enumerate(ordered_ids):
+        by_id[item_id].position = position
+        session.add(by_id[item_id])
+    session.flush()
+
+
+def reorder_modules(session: Session, actor: User, course: Course, ordered_ids: Sequence[int]) -> None:
+    _require_edit(session, actor, course)
+    _reorder(session, modules_of(session, course.id or 0), ordered_ids)
+    _touch(session, course)
+
+
+def reorder_lessons(session: Session, actor: User, module_id: int, ordered_ids: Sequence[int]) -> None:
+    module = _get_live(session, Module, module_id)
+    course = course_of_module(session, module)
+    _require_edit(session, actor, course)
+    _reorder(session, lessons_of(session, module.id or 0), ordered_ids)
+    _touch(session, course)
+
+
+def reorder_materials(session: Session, actor: User, lesson_id: int, ordered_ids: Sequence[int]) -> None:
+    lesson = _get_live(session, Lesson, lesson_id)
+    course, _module = course_of_lesson(session, lesson)
+    _require_edit(session, actor, course)
+    _reorder(session, materials_of(session, lesson.id or 0), ordered_ids)
+    _touch(session, course)
+
+
+# ---------------------------------------------------------------------------------------------
+# Citations of standard clauses by materials
+
+
+def cite_clause(session: Session, actor: User, material_id: int, clause_id: int) -> Citation:
+    material = _get_live(session, Material, material_id)
+    course, lesson = course_of_material(session, material)
+    _require_edit(session, actor, course)
+    clause = standards.get_clause(session, actor, clause_id)
+    return standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
+                          label=_material_label(course, lesson, material))
+
+
+def uncite_clause(session: Session, actor: User, material_id: int, clause_id: int) -> bool:
+    material = _get_live(session, Material, material_id)
+    course, _lesson = course_of_material(session, material)
+    _require_edit(session, actor, course)
+    clause = standards.get_clause(session, actor, clause_id)
+    return standards.uncite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0)
+
+
+def material_citations(session: Session, material_id: int) -> list[Citation]:
+    return standards.citations_for(session, CITATION_TARGET, material_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# The draft tree and publishing
+
+
+@dataclass
+class DraftLesson:
+    lesson: Lesson
+    materials: list[Material] = field(default_factory=list)
+
+
+@dataclass
+class DraftModule:
+    module: Module
+    lessons: list[DraftLesson] = field(default_factory=list)
+
+
+def draft_tree(session: Session, actor: User, course: Course) -> list[DraftModule]:
+    """The editable structure in order (three queries whatever its size)."""
+    if not can_edit(session, actor, course):
+        raise NotFound()
+    return _tree(session, course)
+
+
+def _tree(session: Session, course: Course) -> list[DraftModule]:
+    modules = modules_of(session, course.id or 0)
+    lessons = session.exec(select(Lesson).where(col(Lesson.module_id).in_([m.id for m in modules]), _live(Lesson.removed_at))
+                           .order_by(col(Lesson.position), col(Lesson.id))).all() if modules else []
+    mats = session.exec(select(Material).where(col(Material.lesson_id).in_([lesson.id for lesson in lessons]), _live(Material.removed_at))
+                        .order_by(col(Material.position), col(Material.id))).all() if lessons else []
+    by_lesson: dict[int, list[Material]] = {}
+    for material in mats:
+        by_lesson.setdefault(material.lesson_id, []).append(material)
+    by_module: dict[int, list[DraftLesson]] = {}
+    for lesson in lessons:
+        by_module.setdefault(lesson.module_id, []).append(DraftLesson(lesson, by_lesson.get(lesson.id or 0, [])))
+    return [DraftModule(m, by_module.get(m.id or 0, [])) for m in modules]
+
+
+def build_snapshot(session: Session, course: Course) -> dict[str, Any]:
+    """The frozen shape of a published version:
+    {"schema": 1, "course": {"id", "title", "summary", "hours", "is_required"},
+     "modules": [{"id", "title", "lessons": [{"id", "title", "summary",
+                  "materials": [{"id", "kind", "title", "is_required", "config"}]}]}]}
+    Ids are the stable ids of the structure rows (progress records point at material ids)."""
+    return {
+        "schema": SNAPSHOT_SCHEMA,
+        "course": {"id": course.id, "title": course.title, "summary": course.summary, "hours": str(course.hours),
+                   "is_required": course.is_required},
+        "modules": [{"id": dm.module.id, "title": dm.module.title, "lessons": [
+            {"id": dl.lesson.id, "title": dl.lesson.title, "summary": dl.lesson.summary, "materials": [
+                {"id": m.id, "kind": m.kind, "title": m.title, "is_required": m.is_required, "config": m.config}
+                for m in dl.materials]} for dl in dm.lessons]} for dm in _tree(session, course)],
+    }
+
+
+def publish_course(session: Session, actor: User, course: Course, *, note: str = "", now: datetime | None = None) -> CourseVersion:
+    """Freeze the draft as the next version. The course row is locked so two publishers number their
+    versions one after the other (the unique (course_id, number) is the backstop)."""
+    _require_edit(session, actor, course)
+    course = session.exec(select(Course).where(Course.id == course.id).with_for_update()
+                          .execution_options(populate_existing=True)).one()
+    snapshot = build_snapshot(session, course)
+    lessons = [lesson for module in snapshot["modules"] for lesson in module["lessons"]]
+    if not lessons:
+        raise ValidationFailed(_("A course needs at least one lesson before it can be published."))
+    if empty := [lesson["title"] for lesson in lessons if not lesson["materials"]]:
+        raise ValidationFailed(_("Every lesson needs at least one material: %(titles)s", titles="、".join(empty)))
+    version = CourseVersion(course_id=course.id or 0, number=course.published_number + 1, title=course.title, hours=course.hours,
+                            snapshot=snapshot, published_at=now or utcnow(), published_by_id=actor.id, note=note[:500])
+    session.add(version)
+    course.published_number = version.number
+    course.has_draft_changes = False
+    session.add(course)
+    session.flush()
+    return version
+
+
+def latest_version(session: Session, course_id: int) -> CourseVersion | None:
+    return session.exec(select(CourseVersion).where(CourseVersion.course_id == course_id)
+                        .order_by(col(CourseVersion.number).desc())).first()
+
+
+def versions_of(session: Session, actor: User, course: Course) -> Sequence[CourseVersion]:
+    if not can_edit(session, actor, course):
+        raise NotFound()
+    return session.exec(select(CourseVersion).where(CourseVersion.course_id == course.id).order_by(col(CourseVersion.number).desc())).all()
+
+
+def snapshot_hours(version: CourseVersion) -> Decimal:
+    return Decimal(version.hours)
