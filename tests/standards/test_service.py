@@ -356,3 +356,24 @@ def test_concurrent_publishing_leaves_one_version_in_force(committed_database) -
         statuses = sorted(v.status for v in s.exec(select(StandardVersion).where(StandardVersion.standard_id == ids["standard"])))
         assert statuses == ["in_force", "superseded", "superseded"]
         assert s.get(Standard, ids["standard"]).status == "in_force"
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo content
+
+
+def test_demo_seed_is_idempotent_and_covers_the_lifecycle(session) -> None:  # type: ignore[no-untyped-def]
+    from app.accounts import demo as accounts_demo
+    from app.standards import demo
+
+    accounts_demo.seed(session)
+    first = demo.seed(session)
+    assert first["standards_created"] == len(demo.SPECS) >= 6
+    counts = {s: session.exec(select(sa.func.count()).select_from(s)).one() for s in (Standard, StandardVersion, Transition)}
+    assert demo.seed(session) == {"standards_created": 0, "standards": len(demo.SPECS)}
+    assert {s: session.exec(select(sa.func.count()).select_from(s)).one() for s in counts} == counts
+    statuses = sorted(s.status for s in session.exec(select(Standard)).all())
+    assert statuses.count("in_force") >= 6 and "abolished" in statuses and "draft" in statuses
+    meeting = service.get_standard_by_code(session, "Q/CZJG 001—2024")
+    assert sorted(v.status for v in meeting.versions) == ["in_force", "superseded"]
+    assert len({s.category for s in session.exec(select(Standard)).all()}) >= 6
