@@ -74,10 +74,12 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Enrolment.__table__).values(rows).on_conflict_do_nothing(index_elements=["course_id", "user_id"])  # type: ignore[attr-defined]
-    result = session.execute(stmt)
+    table = Enrolment.__table__  # type: ignore[attr-defined]
+    # RETURNING counts what was inserted (rowcount is unreliable for multi-row inserts across drivers)
+    stmt = insert(table).values(rows).on_conflict_do_nothing(index_elements=["course_id", "user_id"]).returning(table.c.id)
+    inserted = session.execute(stmt).all()
     session.flush()
-    return max(0, getattr(result, "rowcount", 0) or 0)
+    return len(inserted)
 
 
 def _require_enrollable(course: Course) -> None:

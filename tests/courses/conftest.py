@@ -61,3 +61,6 @@ def build_course(session: Session, curriculum: Curriculum, instructor: User) -> 
         return Built(course, mats)
 
     return build
+
+
+from tests.standards.conftest import make_standard  # noqa: E402,F401 (fixture used by the citation tests)

@@ -15,7 +15,7 @@ from app.standards import service as standards
 from app.standards.models import ReviewItem
 from tests.courses.conftest import TEXT
 from tests.factories import make_user
-from tests.standards.conftest import MEETING_TEXT, first_version, make_standard  # noqa: F401 (fixture)
+from tests.standards.conftest import MEETING_TEXT, first_version
 
 
 def titles(items) -> list[str]:  # type: ignore[no-untyped-def]
