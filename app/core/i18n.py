@@ -53,10 +53,10 @@ def normalize_locale(value: str | None) -> str | None:
     return None
 
 
-def negotiate(accept_language: str | None) -> str:
-    """Pick a supported locale from an Accept-Language header; zh_CN when nothing matches."""
+def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """Pick a supported locale from an Accept-Language header; the default when nothing matches."""
     if not accept_language:
-        return DEFAULT_LOCALE
+        return default
     ranked: list[tuple[float, int, str]] = []
     for index, part in enumerate(accept_language.split(",")):
         pieces = part.strip().split(";")
@@ -72,7 +72,7 @@ def negotiate(accept_language: str | None) -> str:
         locale = normalize_locale(tag)
         if locale:
             return locale
-    return DEFAULT_LOCALE
+    return default
 
 
 def set_locale(locale: str) -> None:

@@ -62,10 +62,17 @@ class RequestContextMiddleware:
         request_id = incoming_id if incoming_id and _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex[:16]
         token = request_id_var.set(request_id)
         cookies = _cookies(scope)
-        locale = i18n.normalize_locale(cookies.get(i18n.LOCALE_COOKIE)) or i18n.negotiate(_header(scope, b"accept-language"))
+        path: str = scope.get("path", "")
+        default_locale = i18n.normalize_locale(settings.default_locale) or i18n.DEFAULT_LOCALE
+        if path.startswith("/api/"):
+            # Integrators choose with Accept-Language (API.md); default zh-CN.
+            locale = i18n.negotiate(_header(scope, b"accept-language"), default=default_locale)
+        else:
+            # Pages are Chinese first: English only when the person chose it (cookie, saved on the account),
+            # whatever language a kiosk's browser happens to be installed with.
+            locale = i18n.normalize_locale(cookies.get(i18n.LOCALE_COOKIE)) or default_locale
         i18n.set_locale(locale)
 
-        path: str = scope.get("path", "")
         is_static = path.startswith(self.static_prefix)
         state: dict[str, Any] = scope.setdefault("state", {})
         new_csrf_cookie = None
