@@ -17,6 +17,9 @@ from app.core.db import Database, get_database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.courses import api as courses_api
+from app.courses import authoring_views as courses_authoring_views
+from app.courses import views as courses_views
 from app.home import views as home_views
 from app.ops import views as ops_views
 from app.standards import api as standards_api
@@ -48,6 +51,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api, accounts_import_api,
-                   standards_views, standards_api):
+                   standards_views, standards_api, courses_views, courses_authoring_views, courses_api):
         app.include_router(module.router)
     return app
