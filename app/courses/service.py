@@ -28,6 +28,7 @@ from app.courses.models import (
     Course,
     CourseVersion,
     Curriculum,
+    Enrolment,
     Lesson,
     Material,
     MaterialKind,
@@ -560,3 +561,89 @@ def versions_of(session: Session, actor: User, course: Course) -> Sequence[Cours
 
 def snapshot_hours(version: CourseVersion) -> Decimal:
     return Decimal(version.hours)
+
+
+# ---------------------------------------------------------------------------------------------
+# Listings for the authoring pages and the API (added with them)
+
+
+@dataclass
+class CourseFilter:
+    curriculum_id: int | None = None
+    tier: str | None = None
+    q: str | None = None
+    mine: bool = False
+
+
+def search_courses(session: Session, actor: User, flt: CourseFilter | None = None, *, limit: int = 50,
+                   offset: int = 0) -> tuple[list[Course], int]:
+    """Courses the caller may see: authors every course (`mine`: only the ones they can edit, a
+    district administrator's being their subtree's); anyone else only published courses they are
+    enrolled in."""
+    flt = flt or CourseFilter()
+    stmt = select(Course).join(Curriculum, col(Curriculum.id) == Course.curriculum_id).outerjoin(
+        OrgUnit, col(OrgUnit.id) == Curriculum.org_unit_id)
+    if not permissions.can_author(actor):
+        enrolled = select(Enrolment.course_id).where(Enrolment.user_id == actor.id)
+        stmt = stmt.where(col(Course.id).in_(enrolled), Course.published_number > 0)
+    elif flt.mine and not permissions.is_admin(actor):
+        ownership: list[Any] = [col(Course.owner_id) == actor.id] if actor.has_role(Role.instructor) else []
+        prefix = account_permissions.scope_path(actor)
+        if actor.has_role(Role.district_admin) and prefix is not None:
+            ownership.append(col(OrgUnit.path).startswith(prefix, autoescape=True))
+        stmt = stmt.where(sa.or_(*ownership) if ownership else sa.false())
+    if flt.curriculum_id is not None:
+        stmt = stmt.where(Course.curriculum_id == flt.curriculum_id)
+    if flt.tier:
+        stmt = stmt.where(Curriculum.tier == flt.tier)
+    if flt.q:
+        stmt = stmt.where(col(Course.title).contains(flt.q.strip(), autoescape=True))
+    total = session.exec(select(sa.func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(col(Course.updated_at).desc(), col(Course.id).desc()).limit(limit).offset(offset)).all()
+    return list(rows), int(total)
+
+
+def list_enrolments(session: Session, actor: User, *, user_id: int | None = None, course_id: int | None = None,
+                    limit: int = 50, offset: int = 0) -> tuple[list[tuple[Enrolment, User, Course]], int]:
+    """Enrolments the caller may see: administrators every one, district administrators their
+    subtree's people, instructors those of the courses they can edit, anyone else their own."""
+    stmt = (select(Enrolment, User, Course).join(User, col(User.id) == Enrolment.user_id)
+            .join(Course, col(Course.id) == Enrolment.course_id).join(OrgUnit, col(OrgUnit.id) == User.org_unit_id))
+    if permissions.is_admin(actor):
+        pass
+    elif actor.has_role(Role.district_admin, Role.instructor):
+        visible: list[Any] = []
+        prefix = account_permissions.scope_path(actor)
+        if actor.has_role(Role.district_admin) and prefix is not None:
+            visible.append(col(OrgUnit.path).startswith(prefix, autoescape=True))
+        if actor.has_role(Role.instructor):
+            visible.append(Course.owner_id == actor.id)
+        visible.append(Enrolment.user_id == actor.id)
+        stmt = stmt.where(sa.or_(*visible))
+    else:
+        stmt = stmt.where(Enrolment.user_id == actor.id)
+    if user_id is not None:
+        stmt = stmt.where(Enrolment.user_id == user_id)
+    if course_id is not None:
+        stmt = stmt.where(Enrolment.course_id == course_id)
+    total = session.exec(select(sa.func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(col(Enrolment.id)).limit(limit).offset(offset)).all()
+    return [(e, u, c) for e, u, c in rows], int(total)
+
+
+def versions_by_id(session: Session, version_ids: set[int]) -> dict[int, CourseVersion]:
+    if not version_ids:
+        return {}
+    return {v.id or 0: v for v in session.exec(select(CourseVersion).where(col(CourseVersion.id).in_(version_ids))).all()}
+
+
+def users_by_id(session: Session, user_ids: set[int]) -> dict[int, User]:
+    if not user_ids:
+        return {}
+    return {u.id or 0: u for u in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
+
+
+def curricula_by_id(session: Session, ids: set[int]) -> dict[int, Curriculum]:
+    if not ids:
+        return {}
+    return {c.id or 0: c for c in session.exec(select(Curriculum).where(col(Curriculum.id).in_(ids))).all()}
