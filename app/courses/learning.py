@@ -563,3 +563,99 @@ def progress_report(session: Session, actor: User, flt: ReportFilter | None = No
 def course_enrolments(session: Session, actor: User, course: Course) -> Sequence[Enrolment]:
     rows, _total = progress_report(session, actor, ReportFilter(course_id=course.id), limit=10_000)
     return [row.enrolment for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Trainee pages: read-only views (a GET never writes; starting a course is its own POST)
+
+
+@dataclass
+class OutlineLesson:
+    id: int
+    title: str
+    summary: str
+    materials: int
+    done: bool
+
+
+@dataclass
+class OutlineModule:
+    title: str
+    lessons: list[OutlineLesson]
+
+
+@dataclass
+class CourseOutline:
+    course: Course
+    enrolment: Enrolment
+    status: EnrolmentStatus
+    version_number: int
+    hours: Decimal
+    modules: list[OutlineModule]
+    progress: Progress
+    blocked_by: list[Course]
+    overdue: bool
+    prerequisites: list[Course]
+
+
+def course_outline(session: Session, user: User, course_id: int, *, now: datetime | None = None) -> CourseOutline:
+    """A course as its enrolled trainee sees it, from the version they learn (or would start)."""
+    now = now or utcnow()
+    enrolment = _my_enrolment(session, user, course_id)
+    course = session.get(Course, course_id)
+    assert course is not None
+    version = _version(session, enrolment)
+    done = _completed_ids(session, enrolment.id or 0)
+    modules = [OutlineModule(m["title"], [OutlineLesson(lesson["id"], lesson["title"], lesson.get("summary", ""),
+                                                        len(lesson["materials"]), _lesson_done(lesson, done))
+                                          for lesson in m["lessons"]]) for m in version.snapshot["modules"]]
+    required = session.exec(select(Course).join(Prerequisite, col(Prerequisite.required_course_id) == Course.id)
+                            .where(Prerequisite.course_id == course_id).order_by(col(Course.id))).all()
+    return CourseOutline(course, enrolment, status_of(enrolment), version.number, Decimal(version.hours), modules,
+                         progress_of(version.snapshot, done),
+                         [] if enrolment.started_at else missing_prerequisites(session, user.id or 0, course_id),
+                         bool(enrolment.due_on and enrolment.completed_at is None and local_date(now) > enrolment.due_on),
+                         list(required))
+
+
+def course_of_lesson_id(session: Session, user: User, lesson_id: int) -> Enrolment:
+    """The trainee's enrolment in the course a lesson belongs to; NotFound when they have none."""
+    from app.courses.models import Lesson, Module
+
+    lesson = session.get(Lesson, lesson_id)
+    module = session.get(Module, lesson.module_id) if lesson is not None else None
+    if module is None:
+        raise NotFound()
+    return _my_enrolment(session, user, module.course_id)
+
+
+def lesson_done(view: LessonView) -> bool:
+    return _lesson_done(view.lesson, {m.material["id"] for m in view.materials if m.completed})
+
+
+def hours_awarded(session: Session, enrolment_id: int) -> Decimal | None:
+    entry = session.exec(select(HoursEntry).where(HoursEntry.enrolment_id == enrolment_id)).first()
+    return Decimal(entry.hours) if entry is not None else None
+
+
+@dataclass
+class CitedClause:
+    id: int
+    number: str
+    title: str
+    body: str
+    code: str
+    standard_title: str
+    standard_id: int
+
+
+def cited_clauses(session: Session, clause_ids: Sequence[int]) -> list[CitedClause]:
+    """The standard clauses a text material shows, in the order the author listed them."""
+    from app.standards.models import Clause, Standard, StandardVersion
+
+    if not clause_ids:
+        return []
+    rows = session.exec(select(Clause, StandardVersion, Standard).join(StandardVersion, col(StandardVersion.id) == Clause.version_id)
+                        .join(Standard, col(Standard.id) == StandardVersion.standard_id).where(col(Clause.id).in_(clause_ids))).all()
+    found = {c.id: CitedClause(c.id or 0, c.number, c.title, c.body, v.code, s.title, s.id or 0) for c, v, s in rows}
+    return [found[i] for i in clause_ids if i in found]

@@ -1,7 +1,127 @@
-"""Courses: pages: learning routes (being built)."""
+"""Courses: the trainee's pages. My learning (a fragment the home page embeds), a course's outline and
+the lesson player (one material at a time, touch-sized, htmx for the POST actions).
+
+GETs never write: a course is started by its own POST ("Start learning"); opening a lesson of a
+course not started yet sends the trainee to the course page. Enrolment is enforced by the service:
+a course or lesson the trainee is not enrolled in is a 404.
+"""
 
 from __future__ import annotations
 
-from app.core.routing import make_router
+from typing import Annotated, Any
+
+from fastapi import Query, Request, Response
+
+from app.accounts.access import CurrentUser, signed_in
+from app.core.errors import Conflict
+from app.core.i18n import gettext as _
+from app.core.i18n import lazy_gettext as _l
+from app.core.routing import DbSession, make_router
+from app.core.templating import flash, is_htmx, redirect, render
+from app.courses import learning
+from app.courses.models import MaterialKind
 
 router = make_router(tags=["pages: learning"])
+
+WEEKDAY_NAMES = {1: _l("Mon"), 2: _l("Tue"), 3: _l("Wed"), 4: _l("Thu"), 5: _l("Fri"), 6: _l("Sat"), 7: _l("Sun")}
+
+
+def _path(request: Request, name: str, **params: Any) -> str:
+    return str(request.app.url_path_for(name, **params))
+
+
+def _lesson_url(request: Request, lesson_id: int, item: int = 0, page: int | None = None) -> str:
+    url = _path(request, "courses:lesson", lesson_id=lesson_id) + f"?item={item}"
+    return url + (f"&page={page}" if page is not None else "")
+
+
+@router.get("/learn/my-learning", name="courses:my_learning_fragment", dependencies=[signed_in()])
+def my_learning_fragment(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    return render(request, "courses/my_learning.html", {"learning": learning.my_learning(db, user)}, block="my_learning")
+
+
+@router.get("/learn/courses/{course_id}", name="courses:course", dependencies=[signed_in()])
+def course_page(request: Request, db: DbSession, user: CurrentUser, course_id: int) -> Response:
+    outline = learning.course_outline(db, user, course_id)
+    return render(request, "courses/course.html", {"outline": outline}, block="outline")
+
+
+@router.post("/learn/courses/{course_id}/start", name="courses:start", dependencies=[signed_in()])
+def course_start(request: Request, db: DbSession, user: CurrentUser, course_id: int) -> Response:
+    try:
+        enrolment = learning.start(db, user, course_id)
+    except Conflict as exc:
+        flash(request, exc.translated_detail(), "error")
+        return redirect(request, _path(request, "courses:course", course_id=course_id))
+    outline = learning.course_outline(db, user, course_id)
+    following = outline.progress.next_lesson or next((lesson.__dict__ for m in outline.modules for lesson in m.lessons), None)
+    if enrolment.completed_at is not None or following is None:
+        return redirect(request, _path(request, "courses:course", course_id=course_id))
+    return redirect(request, _lesson_url(request, following["id"]))
+
+
+def _player(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, item: int, page: int) -> dict[str, Any]:
+    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
+    view = learning.lesson_view(db, user, enrolment.course_id, lesson_id)  # started: a pure read
+    item = min(max(item, 0), len(view.materials) - 1)
+    current = view.materials[item]
+    config = current.material["config"]
+    pages = len(config.get("pages", [])) if current.material["kind"] == MaterialKind.picture_book.value else 0
+    page = min(max(page, 0), max(pages - 1, 0))
+    return {"view": view, "item": item, "current": current, "config": config, "page": page, "pages": pages,
+            "seen": set(current.state.get("pages_seen", [])), "lesson_done": learning.lesson_done(view),
+            "clauses": learning.cited_clauses(db, config.get("clause_ids", [])), "weekday_names": WEEKDAY_NAMES,
+            "kind_label": lambda kind: MaterialKind(kind).label,
+            "hours": learning.hours_awarded(db, view.enrolment.id or 0) if view.enrolment.completed_at else None}
+
+
+@router.get("/learn/lessons/{lesson_id}", name="courses:lesson", dependencies=[signed_in()])
+def lesson_page(request: Request, db: DbSession, user: CurrentUser, lesson_id: int,
+                item: Annotated[int, Query(ge=0, le=500)] = 0, page: Annotated[int, Query(ge=0, le=500)] = 0) -> Response:
+    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
+    if enrolment.started_at is None:
+        flash(request, _("Start the course first."), "warning")
+        return redirect(request, _path(request, "courses:course", course_id=enrolment.course_id))
+    return render(request, "courses/lesson.html", _player(request, db, user, lesson_id, item, page), block="player")
+
+
+def _after_action(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, item: int, page: int,
+                  before: tuple[bool, bool]) -> Response:
+    """Render the player after a POST, with feedback when it finished the lesson or the course.
+    `before`: (course complete, lesson done) as they were before the action."""
+    ctx = _player(request, db, user, lesson_id, item, page)
+    after: learning.LessonView = ctx["view"]
+    if not before[0] and after.enrolment.completed_at is not None:
+        flash(request, _("Course complete! %(hours)s study hours have been credited to you.", hours=ctx["hours"]))
+    elif not before[1] and ctx["lesson_done"]:
+        flash(request, _("Lesson complete. Well done!"))
+    if not is_htmx(request):
+        return redirect(request, _lesson_url(request, lesson_id, item, page))
+    return render(request, "courses/lesson.html", ctx, block="player")
+
+
+def _index_of(view: learning.LessonView, material_id: int) -> int:
+    return next((i for i, m in enumerate(view.materials) if m.material["id"] == material_id), 0)
+
+
+def _state(view: learning.LessonView) -> tuple[bool, bool]:
+    return view.enrolment.completed_at is not None, learning.lesson_done(view)
+
+
+@router.post("/learn/lessons/{lesson_id}/materials/{material_id}/read", name="courses:mark_read", dependencies=[signed_in()])
+def material_read(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, material_id: int) -> Response:
+    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
+    before = learning.lesson_view(db, user, enrolment.course_id, lesson_id)
+    state = _state(before)
+    learning.mark_read(db, user, enrolment.course_id, material_id)
+    return _after_action(request, db, user, lesson_id, _index_of(before, material_id), 0, state)
+
+
+@router.post("/learn/lessons/{lesson_id}/materials/{material_id}/pages/{page}", name="courses:page_seen",
+             dependencies=[signed_in()])
+def material_page_seen(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, page: int) -> Response:
+    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
+    before = learning.lesson_view(db, user, enrolment.course_id, lesson_id)
+    state = _state(before)
+    learning.page_seen(db, user, enrolment.course_id, material_id, page)
+    return _after_action(request, db, user, lesson_id, _index_of(before, material_id), page, state)

@@ -10,6 +10,7 @@ from app.accounts.models import Role
 from app.core.jobs import JobStatus
 from app.core.routing import DbSession, make_router
 from app.core.templating import render
+from app.courses import learning
 from app.ops import service as ops
 
 router = make_router(tags=["pages: home"])
@@ -29,6 +30,8 @@ def index(request: Request, db: DbSession, user: CurrentUser) -> Response:
     kind = home_kind(user.roles)
     context: dict[str, object] = {"home_kind": kind,
                                   "unit_path": accounts.org_unit_path_names(db, user.org_unit)}
+    if kind == "trainee":
+        context["learning"] = learning.my_learning(db, user)
     if kind == "admin":
         context["counts"] = accounts.count_users(db, user)
         context["recent_audit"] = accounts.list_audit(db, limit=8)[0] if Role.admin in user.roles else []
