@@ -9,3 +9,4 @@ cp node_modules/htmx.org/dist/htmx.min.js "$out/htmx.min.js"
 for f in swagger-ui-bundle.js swagger-ui.css; do
   cp "node_modules/swagger-ui-dist/$f" "$out/swagger-ui/$f"
 done
+cp node_modules/sortablejs/Sortable.min.js "$out/Sortable.min.js"

@@ -1,7 +1,499 @@
-"""Courses: pages: course authoring routes (being built)."""
+"""Course authoring pages: the author's courses and curricula, the course editor (fields, prerequisites,
+the module → lesson → material tree with inline title edits, drag or button reordering), preview as a
+trainee, publishing, and the progress report with its Excel export. Views parse, call the service
+and render; the service checks who may edit what (another instructor's course reads as 404)."""
 
 from __future__ import annotations
 
-from app.core.routing import make_router
+import io
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Form, Query, Request, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from app.accounts.access import CurrentUser, allow
+from app.accounts.models import Role, Tier, User
+from app.accounts.service import list_org_units
+from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from app.core.i18n import gettext as _
+from app.core.pagination import page_numbers
+from app.core.routing import DbSession, make_router
+from app.core.templating import env as templates_env
+from app.core.templating import flash, redirect, render
+from app.core.timeutil import format_datetime
+from app.courses import learning, permissions, service
+from app.courses.models import Course, MaterialKind
+from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
+from app.standards import service as standards
 
 router = make_router(tags=["pages: course authoring"])
+AUTHORS = (Role.instructor, Role.admin, Role.district_admin)
+REPORTERS = (Role.admin, Role.district_admin)
+REPORT_PAGE = 50
+EXPORT_LIMIT = 20_000
+
+
+def _path(request: Request, name: str, **params: Any) -> str:
+    return str(request.app.url_path_for(name, **params))
+
+
+def _message(exc: ValidationError | DomainError) -> str:
+    if isinstance(exc, DomainError):
+        return exc.translated_detail()
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "?"
+    return _("Please check the field %(field)s.", field=field)
+
+
+def _status(course: Course) -> str:
+    if course.published_number == 0:
+        return _("Draft")
+    if course.has_draft_changes:
+        return _("Published v%(n)s, changed since", n=course.published_number)
+    return _("Published v%(n)s", n=course.published_number)
+
+
+def _edit(db: DbSession, user: User, course_id: int) -> Course:
+    return service.get_course_for_edit(db, user, course_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# The author's courses and the curricula
+
+
+@router.get("/author/courses", name="author:courses", dependencies=[allow(*AUTHORS)])
+def courses(request: Request, db: DbSession, user: CurrentUser, offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    rows, total = service.search_courses(db, user, service.CourseFilter(mine=True), limit=50, offset=offset)
+    curricula = service.list_curricula(db, user)
+    return render(request, "courses/authoring/courses.html", {
+        "rows": rows, "total": total, "pager": page_numbers(total, 50, offset), "status_of": _status,
+        "curricula": curricula, "curricula_by_id": {c.id: c for c in curricula},
+        "owners": service.users_by_id(db, {c.owner_id for c in rows}), "tiers": list(Tier),
+        "can_manage_curricula": user.has_role(Role.admin, Role.district_admin),
+        "units": list_org_units(db, user, include_inactive=False) if user.has_role(Role.admin, Role.district_admin) else [],
+        "can_add_course": user.has_role(Role.instructor, Role.admin),
+    }, block="courses")
+
+
+@router.post("/author/curricula", name="author:curriculum_create", dependencies=[allow(*AUTHORS)])
+def curriculum_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[str, Form()] = "",
+                      tier: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
+                      org_unit_id: Annotated[str, Form()] = "") -> Response:
+    try:
+        data = CurriculumIn.model_validate({"title": title, "tier": tier, "description": description,
+                                            "org_unit_id": int(org_unit_id) if org_unit_id.isdigit() else None})
+        curriculum = service.create_curriculum(db, user, data)
+    except (ValidationError, ValidationFailed) as exc:
+        flash(request, _message(exc), "error")
+    else:
+        flash(request, _("Curriculum “%(title)s” created.", title=curriculum.title))
+    return redirect(request, _path(request, "author:courses") + "#curricula")
+
+
+@router.post("/author/courses", name="author:course_create", dependencies=[allow(*AUTHORS)])
+def course_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[str, Form()] = "",
+                  curriculum_id: Annotated[int, Form()] = 0, hours: Annotated[str, Form()] = "1",
+                  is_required: Annotated[str, Form()] = "") -> Response:
+    try:
+        curriculum = service.get_curriculum(db, curriculum_id)
+        course = service.create_course(db, user, curriculum, CourseIn.model_validate(
+            {"title": title, "hours": hours or "0", "is_required": is_required == "1"}))
+    except (ValidationError, ValidationFailed, NotFound) as exc:
+        flash(request, _message(exc), "error")
+        return redirect(request, _path(request, "author:courses"))
+    flash(request, _("Course “%(title)s” created. Add its modules and lessons next.", title=course.title))
+    return redirect(request, _path(request, "author:editor", course_id=course.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# The editor
+
+
+def _editor(request: Request, db: DbSession, user: User, course: Course, *, block: str | None = "tree",
+            status_code: int = 200) -> Response:
+    tree = service.draft_tree(db, user, course)
+    curricula = service.list_curricula(db, user)
+    others, _total = service.search_courses(db, user, service.CourseFilter(), limit=500)
+    material_ids = [m.id for dm in tree for dl in dm.lessons for m in dl.materials]
+    clause_ids = {cid for dm in tree for dl in dm.lessons for m in dl.materials for cid in m.config.get("clause_ids", [])}
+    return render(request, "courses/authoring/editor.html", {
+        "course": course, "tree": tree, "curricula": curricula, "status": _status(course),
+        "prerequisites": set(service.prerequisite_ids(db, course.id or 0)),
+        "candidates": [c for c in others if c.id != course.id], "kinds": list(MaterialKind),
+        "versions": service.versions_of(db, user, course), "clauses": standards.clauses_by_id(db, clause_ids),
+        "material_count": len(material_ids),
+    }, block=block, status_code=status_code)
+
+
+@router.get("/author/courses/{course_id}", name="author:editor", dependencies=[allow(*AUTHORS)])
+def editor(request: Request, db: DbSession, user: CurrentUser, course_id: int) -> Response:
+    return _editor(request, db, user, _edit(db, user, course_id))
+
+
+@router.post("/author/courses/{course_id}", name="author:course_update", dependencies=[allow(*AUTHORS)])
+def course_update(request: Request, db: DbSession, user: CurrentUser, course_id: int, title: Annotated[str, Form()] = "",
+                  summary: Annotated[str, Form()] = "", hours: Annotated[str, Form()] = "0",
+                  is_required: Annotated[str, Form()] = "", curriculum_id: Annotated[int, Form()] = 0,
+                  prerequisite_ids: Annotated[list[int] | None, Form()] = None) -> Response:
+    course = _edit(db, user, course_id)
+    try:
+        data = CourseIn.model_validate({"title": title, "summary": summary, "hours": Decimal(hours or "0"),
+                                        "is_required": is_required == "1", "sort_order": course.sort_order})
+        if curriculum_id and curriculum_id != course.curriculum_id:
+            target = service.get_curriculum(db, curriculum_id)
+            if not permissions.can_add_course(user, target, None if target.org_unit_id is None else _unit_of(db, target)):
+                raise PermissionDenied()
+            course.curriculum_id = curriculum_id
+        with db.begin_nested():  # all or nothing, without expiring what the page still shows
+            service.update_course(db, user, course, data)
+            service.set_prerequisites(db, user, course, prerequisite_ids or [])
+    except (ValidationError, ValidationFailed, InvalidOperation, NotFound) as exc:
+        flash(request, _message(exc) if not isinstance(exc, InvalidOperation) else _("Enter the hours as a number."), "error")
+        return redirect(request, _path(request, "author:editor", course_id=course_id))
+    flash(request, _("Course details saved."))
+    return redirect(request, _path(request, "author:editor", course_id=course_id))
+
+
+def _unit_of(db: DbSession, curriculum: Any) -> Any:
+    from app.accounts.models import OrgUnit
+
+    return db.get(OrgUnit, curriculum.org_unit_id)
+
+
+@router.post("/author/courses/{course_id}/modules", name="author:module_add", dependencies=[allow(*AUTHORS)])
+def module_add(request: Request, db: DbSession, user: CurrentUser, course_id: int, title: Annotated[str, Form()] = "") -> Response:
+    course = _edit(db, user, course_id)
+    try:
+        service.add_module(db, user, course, ModuleIn(title=title))
+    except ValidationError as exc:
+        flash(request, _message(exc), "error")
+    return _editor(request, db, user, course) if _hx(request) else redirect(request, _path(request, "author:editor", course_id=course_id))
+
+
+@router.post("/author/modules/{module_id}/lessons", name="author:lesson_add", dependencies=[allow(*AUTHORS)])
+def lesson_add(request: Request, db: DbSession, user: CurrentUser, module_id: int, course_id: Annotated[int, Form()],
+               title: Annotated[str, Form()] = "") -> Response:
+    course = _edit(db, user, course_id)
+    try:
+        if module_id not in {dm.module.id for dm in service.draft_tree(db, user, course)}:
+            raise NotFound()
+        service.add_lesson(db, user, module_id, LessonIn(title=title))
+    except ValidationError as exc:
+        flash(request, _message(exc), "error")
+    return _editor(request, db, user, course) if _hx(request) else redirect(request, _path(request, "author:editor", course_id=course_id))
+
+
+def _hx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def material_config(kind: str, form: dict[str, Any], clause_ids: list[int]) -> dict[str, Any]:
+    """The config of a material from the fields of its form (one set of fields per kind)."""
+    if kind == MaterialKind.text:
+        return {"html": form.get("html", ""), "clause_ids": clause_ids}
+    if kind == MaterialKind.video:
+        duration = form.get("duration_s", "").strip()
+        return {"asset_id": form.get("asset_id", ""), "duration_s": int(duration) if duration.isdigit() else None}
+    if kind == MaterialKind.picture_book:
+        pages = []
+        for line in _lines(form.get("pages", "")):
+            image, _sep, caption = line.partition("|")
+            pages.append({"image": image.strip(), "caption": caption.strip()})
+        return {"pages": pages}
+    if kind == MaterialKind.scene:
+        return {"name": form.get("name", ""), "location": form.get("location", ""), "photos": _lines(form.get("photos", "")),
+                "equipment": _lines(form.get("equipment", "")), "notes": form.get("notes", "")}
+    return {"checklist_id": form.get("checklist_id", ""), "instructions": form.get("instructions", "")}
+
+
+class MaterialForm(BaseModel):
+    """The fields of the material form; each kind uses its own subset (see material_config)."""
+
+    course_id: int = 0
+    kind: str = ""
+    title: str = ""
+    is_required: str = ""
+    html: str = ""
+    clause_ids: list[int] = Field(default_factory=list)
+    asset_id: str = ""
+    duration_s: str = ""
+    pages: str = ""
+    name: str = ""
+    location: str = ""
+    photos: str = ""
+    equipment: str = ""
+    notes: str = ""
+    checklist_id: str = ""
+    instructions: str = ""
+
+
+@router.post("/author/lessons/{lesson_id}/materials", name="author:material_add", dependencies=[allow(*AUTHORS)])
+def material_add(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, form: Annotated[MaterialForm, Form()]) -> Response:
+    course = _edit(db, user, form.course_id)
+    try:
+        if lesson_id not in {dl.lesson.id for dm in service.draft_tree(db, user, course) for dl in dm.lessons}:
+            raise NotFound()
+        with db.begin_nested():
+            service.add_material(db, user, lesson_id, MaterialIn.model_validate({
+                "kind": form.kind, "title": form.title, "is_required": form.is_required == "1",
+                "config": material_config(form.kind, form.model_dump(), form.clause_ids)}))
+    except (ValidationError, ValidationFailed) as exc:
+        flash(request, _message(exc), "error")
+    else:
+        flash(request, _("Material added."))
+    return redirect(request, _path(request, "author:editor", course_id=course.id) + f"#lesson-{lesson_id}")
+
+
+@router.get("/author/lessons/{lesson_id}/materials/new", name="author:material_new", dependencies=[allow(*AUTHORS)])
+def material_new(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, kind: str = "text") -> Response:
+    lesson, course = _item(db, user, "lesson", lesson_id)
+    if kind not in {k.value for k in MaterialKind}:
+        raise NotFound()
+    return render(request, "courses/authoring/material.html", {
+        "material": None, "new_kind": kind, "course": course, "lesson": lesson, "values": dict.fromkeys(MaterialForm.model_fields, ""),
+        "chosen": [], "standards_by_id": {}, "versions_by_id": {}})
+
+
+@router.get("/author/materials/{material_id}", name="author:material_edit", dependencies=[allow(*AUTHORS)])
+def material_edit(request: Request, db: DbSession, user: CurrentUser, material_id: int) -> Response:
+    material, course, lesson = _material_for_edit(db, user, material_id)
+    config = material.config
+    values = {"html": config.get("html", ""), "asset_id": config.get("asset_id", ""), "duration_s": config.get("duration_s") or "",
+              "pages": "\n".join(f"{p['image']} | {p.get('caption', '')}" for p in config.get("pages", [])),
+              "name": config.get("name", ""), "location": config.get("location", ""), "photos": "\n".join(config.get("photos", [])),
+              "equipment": "\n".join(config.get("equipment", [])), "notes": config.get("notes", ""),
+              "checklist_id": config.get("checklist_id", ""), "instructions": config.get("instructions", "")}
+    clauses = standards.clauses_by_id(db, set(config.get("clause_ids", [])))
+    return render(request, "courses/authoring/material.html", {
+        "material": material, "course": course, "lesson": lesson, "values": values,
+        "chosen": [clauses[i] for i in config.get("clause_ids", []) if i in clauses],
+        "standards_by_id": standards.standards_by_id(db, {v.standard_id for v in _versions(db, clauses.values())}),
+        "versions_by_id": {v.id: v for v in _versions(db, clauses.values())},
+    })
+
+
+def _versions(db: DbSession, clauses: Any) -> list[Any]:
+    from app.standards.models import StandardVersion
+
+    ids = {c.version_id for c in clauses}
+    return [v for v in (db.get(StandardVersion, i) for i in ids) if v is not None]
+
+
+def _material_for_edit(db: DbSession, user: User, material_id: int) -> tuple[Any, Course, Any]:
+    from app.courses.models import Material
+
+    material = db.get(Material, material_id)
+    if material is None or material.removed_at is not None:
+        raise NotFound()
+    course, lesson = service.course_of_material(db, material)
+    if not service.can_edit(db, user, course):
+        raise NotFound()
+    return material, course, lesson
+
+
+@router.post("/author/materials/{material_id}", name="author:material_update", dependencies=[allow(*AUTHORS)])
+def material_update(request: Request, db: DbSession, user: CurrentUser, material_id: int,
+                    form: Annotated[MaterialForm, Form()]) -> Response:
+    material, course, lesson = _material_for_edit(db, user, material_id)
+    try:
+        with db.begin_nested():
+            service.update_material(db, user, material_id, MaterialUpdate.model_validate({
+                "title": form.title, "is_required": form.is_required == "1",
+                "config": material_config(material.kind, form.model_dump(), form.clause_ids)}))
+    except (ValidationError, ValidationFailed) as exc:
+        flash(request, _message(exc), "error")
+        return redirect(request, _path(request, "author:material_edit", material_id=material_id))
+    flash(request, _("Material saved."))
+    return redirect(request, _path(request, "author:editor", course_id=course.id) + f"#lesson-{lesson.id}")
+
+
+@router.get("/author/clauses", name="author:clause_search", dependencies=[allow(*AUTHORS)])
+def clause_search(request: Request, db: DbSession, user: CurrentUser, q: str = "") -> Response:
+    """Standard clauses to cite, from the standards library's search (an htmx fragment)."""
+    query = q.strip()[:100]
+    hits = [h for h in standards.search_standards(db, user, query, limit=20)[0] if h.clause is not None] if query else []
+    return render(request, "courses/authoring/_clause_hits.html", {"hits": hits, "query": query})
+
+
+# Inline title editing: GET ?edit=1 gives the form, POST saves and gives the title back.
+
+ITEM_KINDS = ("module", "lesson", "material")
+
+
+def _item(db: DbSession, user: User, kind: str, item_id: int) -> tuple[Any, Course]:
+    from app.courses.models import Lesson, Material, Module
+
+    if kind not in ITEM_KINDS:
+        raise NotFound()
+    model: Any = {"module": Module, "lesson": Lesson, "material": Material}[kind]
+    item = db.get(model, item_id)
+    if item is None or item.removed_at is not None:
+        raise NotFound()
+    course = (service.course_of_module(db, item) if kind == "module" else service.course_of_lesson(db, item)[0] if kind == "lesson"
+              else service.course_of_material(db, item)[0])
+    if not service.can_edit(db, user, course):
+        raise NotFound()
+    return item, course
+
+
+@router.get("/author/{kind}s/{item_id}/title", name="author:title", dependencies=[allow(*AUTHORS)])
+def title_fragment(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int, edit: int = 0) -> Response:
+    item, course = _item(db, user, kind, item_id)
+    return render(request, "courses/authoring/_title.html", {"kind": kind, "item": item, "course": course, "editing": bool(edit)})
+
+
+@router.post("/author/{kind}s/{item_id}/title", name="author:title_save", dependencies=[allow(*AUTHORS)])
+def title_save(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int,
+               title: Annotated[str, Form()] = "") -> Response:
+    item, course = _item(db, user, kind, item_id)
+    try:
+        if kind == "module":
+            service.rename_module(db, user, item_id, ModuleIn(title=title))
+        elif kind == "lesson":
+            service.update_lesson(db, user, item_id, LessonIn(title=title, summary=item.summary))
+        else:
+            service.update_material(db, user, item_id, MaterialUpdate(title=title, is_required=item.is_required, config=item.config))
+    except ValidationError:
+        return render(request, "courses/authoring/_title.html", {
+            "kind": kind, "item": item, "course": course, "editing": True, "value": title,
+            "error": _("A title of 1 to 200 characters is required.")}, status_code=422)
+    return render(request, "courses/authoring/_title.html", {"kind": kind, "item": item, "course": course, "editing": False})
+
+
+@router.post("/author/{kind}s/{item_id}/remove", name="author:remove", dependencies=[allow(*AUTHORS)])
+def remove(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int) -> Response:
+    item, course = _item(db, user, kind, item_id)
+    {"module": service.remove_module, "lesson": service.remove_lesson, "material": service.remove_material}[kind](db, user, item_id)
+    flash(request, _("“%(title)s” removed.", title=item.title))
+    if _hx(request):
+        return _editor(request, db, user, course)
+    return redirect(request, _path(request, "author:editor", course_id=course.id))
+
+
+# Reordering: drag and drop posts the whole new order; the 上移/下移 buttons move one step.
+
+
+@router.post("/author/courses/{course_id}/order", name="author:reorder", dependencies=[allow(*AUTHORS)])
+def reorder(request: Request, db: DbSession, user: CurrentUser, course_id: int, scope: Annotated[str, Form()],
+            ids: Annotated[list[int], Form()], parent_id: Annotated[int | None, Form()] = None) -> Response:
+    course = _edit(db, user, course_id)
+    service.reorder_in_course(db, user, course, scope, parent_id, ids)
+    return _editor(request, db, user, course)
+
+
+@router.post("/author/courses/{course_id}/move", name="author:move", dependencies=[allow(*AUTHORS)])
+def move(request: Request, db: DbSession, user: CurrentUser, course_id: int, scope: Annotated[str, Form()],
+         item_id: Annotated[int, Form()], direction: Annotated[str, Form()], parent_id: Annotated[int | None, Form()] = None) -> Response:
+    course = _edit(db, user, course_id)
+    service.move_step(db, user, course, scope, parent_id, item_id, -1 if direction == "up" else 1)
+    if _hx(request):
+        return _editor(request, db, user, course)
+    return redirect(request, _path(request, "author:editor", course_id=course_id) + f"#{scope[:-1]}-{item_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Preview and publish
+
+
+@router.get("/author/courses/{course_id}/preview", name="author:preview", dependencies=[allow(*AUTHORS)])
+def preview(request: Request, db: DbSession, user: CurrentUser, course_id: int, lesson: int | None = None) -> Response:
+    course = _edit(db, user, course_id)
+    snapshot = service.draft_preview(db, user, course)
+    lessons = [dict(les, module_title=m["title"]) for m in snapshot["modules"] for les in m["lessons"]]
+    index = 0
+    if lesson is not None:
+        index = next((i for i, les in enumerate(lessons) if les["id"] == lesson), -1)
+        if index < 0:
+            raise NotFound()
+    current = lessons[index] if lessons else None
+    clause_ids = {cid for m in (current or {}).get("materials", []) for cid in m["config"].get("clause_ids", [])}
+    clauses = standards.clauses_by_id(db, clause_ids)
+    return render(request, "courses/authoring/preview.html", {
+        "course": course, "snapshot": snapshot, "lessons": lessons, "current": current, "clauses": clauses,
+        "previous": lessons[index - 1] if current and index > 0 else None,
+        "next": lessons[index + 1] if current and index + 1 < len(lessons) else None,
+    }, block="lesson")
+
+
+@router.post("/author/courses/{course_id}/publish", name="author:publish", dependencies=[allow(*AUTHORS)])
+def publish(request: Request, db: DbSession, user: CurrentUser, course_id: int,
+            note: Annotated[str, Form(max_length=500)] = "") -> Response:
+    course = _edit(db, user, course_id)
+    try:
+        version = service.publish_course(db, user, course, note=note.strip())
+    except (ValidationFailed, Conflict) as exc:
+        flash(request, exc.translated_detail(), "error")
+    else:
+        flash(request, _("Published as version %(n)s. Trainees who start now learn this version.", n=version.number))
+    return redirect(request, _path(request, "author:editor", course_id=course_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress report and its Excel export
+
+
+def _report_filter(org_unit_id: str, tier: str, course_id: str, status: str) -> learning.ReportFilter:
+    return learning.ReportFilter(
+        org_unit_id=int(org_unit_id) if org_unit_id.isdigit() else None,
+        tier=tier if tier in {t.value for t in Tier} else None,
+        course_id=int(course_id) if course_id.isdigit() else None,
+        status=status if status in {"not_started", "in_progress", "completed"} else None)
+
+
+@router.get("/author/reports/progress", name="author:progress", dependencies=[allow(*REPORTERS)])
+def progress(request: Request, db: DbSession, user: CurrentUser, org_unit_id: str = "", tier: str = "", course_id: str = "",
+             status: str = "", offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    flt = _report_filter(org_unit_id, tier, course_id, status)
+    rows, total = learning.progress_report(db, user, flt, limit=REPORT_PAGE, offset=offset)
+    courses_list, _n = service.search_courses(db, user, service.CourseFilter(), limit=500)
+    filters = {"org_unit_id": str(flt.org_unit_id or ""), "tier": flt.tier or "", "course_id": str(flt.course_id or ""),
+               "status": flt.status or ""}
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return render(request, "courses/authoring/progress.html", {
+        "rows": rows, "total": total, "filters": filters, "query": query, "pager": page_numbers(total, REPORT_PAGE, offset),
+        "units": list_org_units(db, user, include_inactive=False), "tiers": list(Tier),
+        "courses": [c for c in courses_list if c.published_number > 0],
+    }, block="results")
+
+
+@router.get("/author/reports/progress.xlsx", name="author:progress_export", dependencies=[allow(*REPORTERS)])
+def progress_export(db: DbSession, user: CurrentUser, org_unit_id: str = "", tier: str = "", course_id: str = "",
+                    status: str = "") -> Response:
+    from openpyxl import Workbook
+
+    rows, _total = learning.progress_report(db, user, _report_filter(org_unit_id, tier, course_id, status), limit=EXPORT_LIMIT)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _("Progress")[:31]
+    sheet.append([_("Name"), _("Username"), _("Unit"), _("Tier"), _("Course"), _("Status"), _("Progress (%)"), _("Enrolled"),
+                  _("Due"), _("Completed")])
+    for row in rows:
+        sheet.append([row.user.display_name, row.user.username, row.unit.name, str(Tier(row.user.tier).label), row.course.title,
+                      row.status.label, row.percent, format_datetime(row.enrolment.enrolled_at),
+                      row.enrolment.due_on.isoformat() if row.enrolment.due_on else "",
+                      format_datetime(row.enrolment.completed_at) if row.enrolment.completed_at else ""])
+    for column, width in zip("ABCDEFGHIJ", (14, 14, 24, 10, 28, 10, 10, 18, 12, 18), strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=\"progress.xlsx\""})
+
+
+
+def _kind_label(kind: str) -> str:
+    try:
+        return MaterialKind(kind).label
+    except ValueError:
+        return kind
+
+
+templates_env.globals["kind_label"] = _kind_label

@@ -647,3 +647,55 @@ def curricula_by_id(session: Session, ids: set[int]) -> dict[int, Curriculum]:
     if not ids:
         return {}
     return {c.id or 0: c for c in session.exec(select(Curriculum).where(col(Curriculum.id).in_(ids))).all()}
+
+
+REORDER_SCOPES = ("modules", "lessons", "materials")
+
+
+def _siblings_in_course(session: Session, course: Course, scope: str, parent_id: int | None) -> list[Any]:
+    """The live items of one list of the course's structure; NotFound when the parent is not part of it."""
+    if scope == "modules":
+        return modules_of(session, course.id or 0)
+    if scope == "lessons":
+        module = _get_live(session, Module, parent_id or 0)
+        if module.course_id != course.id:
+            raise NotFound()
+        return lessons_of(session, module.id or 0)
+    if scope == "materials":
+        lesson = _get_live(session, Lesson, parent_id or 0)
+        if course_of_lesson(session, lesson)[0].id != course.id:
+            raise NotFound()
+        return materials_of(session, lesson.id or 0)
+    raise ValidationFailed(_("Unknown list."), errors=[{"loc": ["scope"], "msg": "unknown"}])
+
+
+def reorder_in_course(session: Session, actor: User, course: Course, scope: str, parent_id: int | None,
+                      ordered_ids: Sequence[int]) -> None:
+    """Reorder one list (modules of the course, lessons of a module, materials of a lesson) of this
+    course: a parent or an item of another course is refused and nothing changes."""
+    _require_edit(session, actor, course)
+    _reorder(session, _siblings_in_course(session, course, scope, parent_id), ordered_ids)
+    _touch(session, course)
+    session.flush()
+
+
+def move_step(session: Session, actor: User, course: Course, scope: str, parent_id: int | None, item_id: int, delta: int) -> bool:
+    """Move an item one place up (-1) or down (+1) in its list; False when it is already at that end."""
+    _require_edit(session, actor, course)
+    ids = [item.id for item in _siblings_in_course(session, course, scope, parent_id)]
+    if item_id not in ids:
+        raise NotFound()
+    index = ids.index(item_id)
+    target = index + (1 if delta > 0 else -1)
+    if not 0 <= target < len(ids):
+        return False
+    ids[index], ids[target] = ids[target], ids[index]
+    reorder_in_course(session, actor, course, scope, parent_id, ids)
+    return True
+
+
+def draft_preview(session: Session, actor: User, course: Course) -> dict[str, Any]:
+    """The draft in the shape of a published snapshot, for 'preview as trainee' (nothing is stored)."""
+    if not can_edit(session, actor, course):
+        raise NotFound()
+    return build_snapshot(session, course)
