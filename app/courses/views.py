@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Form, Query, Request, Response
 
 from app.accounts.access import CurrentUser, signed_in
 from app.core.errors import Conflict
@@ -119,9 +119,14 @@ def material_read(request: Request, db: DbSession, user: CurrentUser, lesson_id:
 
 @router.post("/learn/lessons/{lesson_id}/materials/{material_id}/pages/{page}", name="courses:page_seen",
              dependencies=[signed_in()])
-def material_page_seen(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, page: int) -> Response:
+def material_page_seen(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, page: int,
+                       seen_from: Annotated[int | None, Form(ge=0)] = None) -> Response:
     enrolment = learning.course_of_lesson_id(db, user, lesson_id)
     before = learning.lesson_view(db, user, enrolment.course_id, lesson_id)
     state = _state(before)
+    if seen_from is not None and seen_from != page:
+        # Turning the page means the page turned from was seen, even if its own "shown" report was cut
+        # short by the quick turn (the page button replaces that request in flight).
+        learning.page_seen(db, user, enrolment.course_id, material_id, seen_from)
     learning.page_seen(db, user, enrolment.course_id, material_id, page)
     return _after_action(request, db, user, lesson_id, _index_of(before, material_id), page, state)

@@ -133,3 +133,16 @@ def test_posts_need_csrf(client, course) -> None:  # type: ignore[no-untyped-def
     assert client.post(f"/learn/courses/{course.id}/start").status_code == 403
     text = course.materials[0]
     assert client.post(f"/learn/lessons/{text.lesson_id}/materials/{text.id}/read", headers=HX).status_code == 403
+
+
+def test_turning_a_page_also_records_the_page_turned_from(client, course, session, trainee) -> None:  # type: ignore[no-untyped-def]
+    """A quick turn cancels the "page shown" report of the first page; the turn itself must record it."""
+    login(client, "trainee1")
+    token = csrf_from(client, f"/learn/courses/{course.id}")
+    text, book, _video = course.materials
+    post(client, f"/learn/courses/{course.id}/start", token)
+    post(client, f"/learn/lessons/{text.lesson_id}/materials/{text.id}/read", token, htmx=True)
+    turned = client.post(f"/learn/lessons/{text.lesson_id}/materials/{book.id}/pages/1", data={"seen_from": "0"},
+                         headers={**HX, "X-CSRF-Token": token})
+    assert turned.status_code == 200
+    assert soup(turned).find(id="lesson-complete") is not None  # both pages of the book were seen
