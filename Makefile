@@ -58,6 +58,7 @@ layers: setup
 
 i18n: setup
 	scripts/i18n.sh
+	$(BIN)/python scripts/i18n_fill.py translations/pending/*.json
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .mypy_cache .ruff_cache

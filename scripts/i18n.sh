@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Re-extracts every translatable string (English msgids) and merges it into the catalogs, keeping
-# existing translations. Then fill the empty msgstr in translations/zh_CN (tests fail on a missing one).
+# existing translations. Then fill the empty msgstr in translations/zh_CN (tests fail on a missing one),
+# by hand or from the tables in translations/pending/ with scripts/i18n_fill.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin
