@@ -17,7 +17,7 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
-from app.courses import learning, permissions, service
+from app.courses import learning, permissions, reports, service
 from app.courses.models import Course, CourseVersion, Curriculum, Enrolment
 from app.courses.schemas import CourseIn, EnrolmentIn
 
@@ -315,7 +315,7 @@ def my_learning(db: DbSession, user: CurrentUser) -> MyLearningOut:
                       overdue=card.overdue) for card in data.courses])
 
 
-def progress_row_out(row: learning.ReportRow) -> ProgressRowOut:
+def progress_row_out(row: reports.ReportRow) -> ProgressRowOut:
     return ProgressRowOut(user=UserRef(id=str(row.user.id), display_name=row.user.display_name), username=row.user.username,
                           tier=row.user.tier, org_unit=UnitRef(id=str(row.unit.id), name=row.unit.name, path=row.unit.path),
                           course=Ref(id=str(row.course.id), title=row.course.title), status=row.status.value, percent=row.percent,
@@ -329,6 +329,6 @@ def progress(
     status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ProgressRowOut]:
     """Enrolments with progress; a district administrator sees only people of their subtree."""
-    flt = learning.ReportFilter(org_unit_id=org_unit_id, tier=tier or None, course_id=course_id, status=status or None)
-    rows, total = learning.progress_report(db, user, flt, limit=limit, offset=offset)
+    flt = reports.ReportFilter(org_unit_id=org_unit_id, tier=tier or None, course_id=course_id, status=status or None)
+    rows, total = reports.progress_report(db, user, flt, limit=limit, offset=offset)
     return Page(items=[progress_row_out(r) for r in rows], total=total)

@@ -23,7 +23,7 @@ from app.core.routing import DbSession, make_router
 from app.core.templating import env as templates_env
 from app.core.templating import flash, redirect, render
 from app.core.timeutil import format_datetime
-from app.courses import learning, permissions, service
+from app.courses import permissions, reports, service
 from app.courses.models import Course, MaterialKind
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
 from app.standards import service as standards
@@ -438,8 +438,8 @@ def publish(request: Request, db: DbSession, user: CurrentUser, course_id: int,
 # Progress report and its Excel export
 
 
-def _report_filter(org_unit_id: str, tier: str, course_id: str, status: str) -> learning.ReportFilter:
-    return learning.ReportFilter(
+def _report_filter(org_unit_id: str, tier: str, course_id: str, status: str) -> reports.ReportFilter:
+    return reports.ReportFilter(
         org_unit_id=int(org_unit_id) if org_unit_id.isdigit() else None,
         tier=tier if tier in {t.value for t in Tier} else None,
         course_id=int(course_id) if course_id.isdigit() else None,
@@ -450,7 +450,7 @@ def _report_filter(org_unit_id: str, tier: str, course_id: str, status: str) -> 
 def progress(request: Request, db: DbSession, user: CurrentUser, org_unit_id: str = "", tier: str = "", course_id: str = "",
              status: str = "", offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     flt = _report_filter(org_unit_id, tier, course_id, status)
-    rows, total = learning.progress_report(db, user, flt, limit=REPORT_PAGE, offset=offset)
+    rows, total = reports.progress_report(db, user, flt, limit=REPORT_PAGE, offset=offset)
     courses_list, _n = service.search_courses(db, user, service.CourseFilter(), limit=500)
     filters = {"org_unit_id": str(flt.org_unit_id or ""), "tier": flt.tier or "", "course_id": str(flt.course_id or ""),
                "status": flt.status or ""}
@@ -467,7 +467,7 @@ def progress_export(db: DbSession, user: CurrentUser, org_unit_id: str = "", tie
                     status: str = "") -> Response:
     from openpyxl import Workbook
 
-    rows, _total = learning.progress_report(db, user, _report_filter(org_unit_id, tier, course_id, status), limit=EXPORT_LIMIT)
+    rows, _total = reports.progress_report(db, user, _report_filter(org_unit_id, tier, course_id, status), limit=EXPORT_LIMIT)
     book = Workbook()
     sheet = book.active
     assert sheet is not None

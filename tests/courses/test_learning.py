@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from app.accounts.models import Role, Tier
 from app.core.errors import Conflict, NotFound, PermissionDenied
-from app.courses import learning, service
+from app.courses import learning, reports, service
 from app.courses.models import Enrolment, HoursEntry
 from app.courses.schemas import EnrolmentIn, MaterialIn, MaterialUpdate, RuleIn
 from tests.courses.conftest import TEXT
@@ -174,16 +174,16 @@ def test_progress_report_scope_and_filters(session, org, build_course, admin, di
     b_trainee = make_user(session, Role.trainee, unit=org["unit_b1"], tier=Tier.management)
     learning.enrol_many(session, admin, built.course, [trainee, b_trainee])
     learning.mark_read(session, trainee, built.id, built.materials[0].id, now=T0)
-    rows, total = learning.progress_report(session, admin)
+    rows, total = reports.progress_report(session, admin)
     assert total == 2
-    rows, total = learning.progress_report(session, district_admin)
+    rows, total = reports.progress_report(session, district_admin)
     assert total == 1 and rows[0].user.id == trainee.id and rows[0].status == "in_progress" and rows[0].percent == 0
-    rows, total = learning.progress_report(session, admin, learning.ReportFilter(tier="management", course_id=built.id))
+    rows, total = reports.progress_report(session, admin, reports.ReportFilter(tier="management", course_id=built.id))
     assert [r.user.id for r in rows] == [b_trainee.id] and rows[0].status == "not_started"
-    rows, total = learning.progress_report(session, admin, learning.ReportFilter(org_unit_id=org["district_b"].id))
+    rows, total = reports.progress_report(session, admin, reports.ReportFilter(org_unit_id=org["district_b"].id))
     assert total == 1
     with pytest.raises(PermissionDenied):
-        learning.progress_report(session, trainee)
+        reports.progress_report(session, trainee)
 
 
 def test_two_concurrent_completions_award_hours_once(committed_database, build_course_committed) -> None:  # type: ignore[no-untyped-def]
