@@ -19,6 +19,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.courses import api as courses_api
 from app.courses import authoring_views as courses_authoring_views
+from app.courses import subscribers as courses_subscribers  # noqa: F401  (registers event handlers)
 from app.courses import views as courses_views
 from app.home import views as home_views
 from app.ops import views as ops_views

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, select
 
 from app.accounts import permissions
+from app.accounts.events import UserChanged, UserCreated
 from app.accounts.models import (
     ApiToken,
     AuditLog,
@@ -29,6 +30,7 @@ from app.accounts.models import (
     UserRole,
 )
 from app.accounts.schemas import OrgUnitCreate, UserCreate, UserUpdate
+from app.core import events
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -305,6 +307,7 @@ def create_user(session: Session, actor: User | None, data: UserCreate, *, must_
     if actor is not None:
         audit(session, "user.create", actor=actor, target_type="user", target_id=user.id,
               details={"username": user.username, "roles": roles, "org_unit": unit.code}, now=now)
+    events.publish(session, UserCreated(user_id=user.id or 0, at=now or utcnow()))
     return user
 
 
@@ -327,6 +330,7 @@ def update_user(session: Session, actor: User, user: User, data: UserUpdate, *, 
         if value is not None and (value or None) != getattr(user, field):
             changes[field] = True
             setattr(user, field, value or None)
+    roles_added = False
     if data.roles is not None:
         new_roles = set(_check_roles(actor, data.roles))
         old_roles = user.roles
@@ -339,6 +343,7 @@ def update_user(session: Session, actor: User, user: User, data: UserUpdate, *, 
             user.role_links = [link for link in user.role_links if link.role in new_roles] + [
                 UserRole(role=r) for r in sorted(new_roles - old_roles)
             ]
+            roles_added = bool(new_roles - old_roles)
             audit(session, "user.roles_changed", actor=actor, target_type="user", target_id=user.id,
                   details={"username": user.username, "before": sorted(old_roles), "after": sorted(new_roles)}, now=now)
     if data.is_active is not None and data.is_active != user.is_active:
@@ -348,6 +353,9 @@ def update_user(session: Session, actor: User, user: User, data: UserUpdate, *, 
     if changes:
         audit(session, "user.update", actor=actor, target_type="user", target_id=user.id,
               details={"username": user.username, "changed": sorted(changes)}, now=now)
+    selecting = tuple(sorted({"tier", "org_unit"} & set(changes))) + (("roles",) if roles_added else ())
+    if selecting and user.is_active:
+        events.publish(session, UserChanged(user_id=user.id or 0, at=now or utcnow(), changed=selecting))
     return user
 
 
@@ -364,6 +372,8 @@ def set_active(session: Session, actor: User, user: User, active: bool, *, now: 
     session.flush()
     audit(session, "user.activate" if active else "user.deactivate", actor=actor, target_type="user",
           target_id=user.id, details={"username": user.username}, now=now)
+    if active:
+        events.publish(session, UserChanged(user_id=user.id or 0, at=now or utcnow(), changed=("is_active",)))
     return user
 
 

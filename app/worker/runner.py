@@ -309,6 +309,7 @@ def run_worker(concurrency: int = 1, once: bool = False) -> int:
     """Entry point of `shixun worker`. Returns the process exit code."""
     import app.all_jobs  # noqa: F401  (registers every handler)
     import app.all_models  # noqa: F401
+    import app.courses.subscribers  # noqa: F401  (event handlers run inside jobs too: users imported → enrolled)
 
     settings = get_settings()
     if not logging.getLogger().handlers:
