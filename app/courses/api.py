@@ -323,12 +323,13 @@ def progress_row_out(row: reports.ReportRow) -> ProgressRowOut:
 
 
 @router.get("/progress", name="api:progress", response_model=Page[ProgressRowOut],
-            dependencies=[allow(Role.admin, Role.district_admin)])
+            dependencies=[allow(Role.admin, Role.district_admin, Role.instructor)])
 def progress(
     db: DbSession, user: CurrentUser, org_unit_id: int | None = None, tier: str | None = None, course_id: int | None = None,
     status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ProgressRowOut]:
-    """Enrolments with progress; a district administrator sees only people of their subtree."""
+    """Enrolments with progress: administrators all, district administrators only people of their
+    subtree, instructors only the enrolments of their own courses."""
     flt = reports.ReportFilter(org_unit_id=org_unit_id, tier=tier or None, course_id=course_id, status=status or None)
     rows, total = reports.progress_report(db, user, flt, limit=limit, offset=offset)
     return Page(items=[progress_row_out(r) for r in rows], total=total)

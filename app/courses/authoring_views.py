@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from app.accounts.access import CurrentUser, allow
 from app.accounts.models import Role, Tier, User
-from app.accounts.service import list_org_units
+from app.accounts.service import all_org_units, list_org_units
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
@@ -30,7 +30,7 @@ from app.standards import service as standards
 
 router = make_router(tags=["pages: course authoring"])
 AUTHORS = (Role.instructor, Role.admin, Role.district_admin)
-REPORTERS = (Role.admin, Role.district_admin)
+REPORTERS = (Role.admin, Role.district_admin, Role.instructor)
 REPORT_PAGE = 50
 EXPORT_LIMIT = 20_000
 
@@ -72,6 +72,7 @@ def courses(request: Request, db: DbSession, user: CurrentUser, offset: Annotate
         "curricula": curricula, "curricula_by_id": {c.id: c for c in curricula},
         "owners": service.users_by_id(db, {c.owner_id for c in rows}), "tiers": list(Tier),
         "can_manage_curricula": user.has_role(Role.admin, Role.district_admin),
+        "can_report": permissions.can_view_progress(user),
         "units": list_org_units(db, user, include_inactive=False) if user.has_role(Role.admin, Role.district_admin) else [],
         "can_add_course": user.has_role(Role.instructor, Role.admin),
     }, block="courses")
@@ -446,19 +447,29 @@ def _report_filter(org_unit_id: str, tier: str, course_id: str, status: str) -> 
         status=status if status in {"not_started", "in_progress", "completed"} else None)
 
 
+def _report_units(db: DbSession, user: User) -> list[Any]:
+    """Units to filter by: an administrator's scope; an instructor's courses reach the whole city."""
+    if user.has_role(Role.admin, Role.district_admin):
+        return list(list_org_units(db, user, include_inactive=False))
+    return [u for u in all_org_units(db) if u.is_active]
+
+
 @router.get("/author/reports/progress", name="author:progress", dependencies=[allow(*REPORTERS)])
 def progress(request: Request, db: DbSession, user: CurrentUser, org_unit_id: str = "", tier: str = "", course_id: str = "",
              status: str = "", offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """Administrators see every enrolment, district administrators their subtree's people, instructors
+    the enrolments of their own courses (reports.progress_report scopes the rows)."""
     flt = _report_filter(org_unit_id, tier, course_id, status)
     rows, total = reports.progress_report(db, user, flt, limit=REPORT_PAGE, offset=offset)
-    courses_list, _n = service.search_courses(db, user, service.CourseFilter(), limit=500)
+    own_only = not user.has_role(Role.admin, Role.district_admin)
+    courses_list, _n = service.search_courses(db, user, service.CourseFilter(mine=own_only), limit=500)
     filters = {"org_unit_id": str(flt.org_unit_id or ""), "tier": flt.tier or "", "course_id": str(flt.course_id or ""),
                "status": flt.status or ""}
     query = urlencode({k: v for k, v in filters.items() if v})
     return render(request, "courses/authoring/progress.html", {
         "rows": rows, "total": total, "filters": filters, "query": query, "pager": page_numbers(total, REPORT_PAGE, offset),
-        "units": list_org_units(db, user, include_inactive=False), "tiers": list(Tier),
-        "courses": [c for c in courses_list if c.published_number > 0],
+        "units": _report_units(db, user), "tiers": list(Tier),
+        "courses": [c for c in courses_list if c.published_number > 0], "own_only": own_only,
     }, block="results")
 
 

@@ -6,6 +6,8 @@
   (city-wide curricula, without a unit, are the administrators').
 - Enrolments and enrolment rules: administrators for everybody, district administrators for people
   and units of their subtree.
+- Progress reports: administrators everything, district administrators their subtree's people,
+  instructors the enrolments of their own courses (reports.visible_rows).
 - Trainees see only the courses they are enrolled in, as published.
 """
 
@@ -47,6 +49,11 @@ def can_edit_course(user: User, course: Course, curriculum: Curriculum, unit: Or
 
 def can_manage_enrolments(user: User) -> bool:
     return user.has_role(Role.admin, Role.district_admin)
+
+
+def can_view_progress(user: User) -> bool:
+    """Administrators, district administrators (their subtree) and instructors (their own courses)."""
+    return user.has_role(Role.admin, Role.district_admin, Role.instructor)
 
 
 def can_enrol(actor: User, trainee: User) -> bool:

@@ -1,15 +1,21 @@
 """Progress reports for instructors and administrators: enrolments with their progress, filtered by
-unit subtree, tier, course and status (Excel export and the API use the same rows)."""
+unit subtree, tier, course and status (Excel export and the API use the same rows).
+
+Who sees which rows: administrators every enrolment; district administrators the people of their
+subtree; instructors the enrolments of the courses they own (those they can edit). Someone with both
+roles sees the union."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.accounts import permissions as account_permissions
-from app.accounts.models import OrgUnit, User
+from app.accounts.models import OrgUnit, Role, User
 from app.core.errors import NotFound, PermissionDenied
 from app.courses import permissions
 from app.courses.learning import _version, progress_of, status_of
@@ -36,16 +42,14 @@ class ReportFilter:
 
 def progress_report(session: Session, actor: User, flt: ReportFilter | None = None, *, limit: int = 100,
                     offset: int = 0) -> tuple[list[ReportRow], int]:
-    """Enrolments with their progress, filtered by unit subtree, tier and course; a district
-    administrator sees only people of their subtree."""
+    """Enrolments with their progress, filtered by unit subtree, tier and course, within what the
+    actor may see (see the module docstring)."""
     flt = flt or ReportFilter()
-    if not permissions.can_manage_enrolments(actor):
+    if not permissions.can_view_progress(actor):
         raise PermissionDenied()
     stmt = (select(Enrolment, User, OrgUnit, Course).join(User, col(User.id) == Enrolment.user_id)
             .join(OrgUnit, col(OrgUnit.id) == User.org_unit_id).join(Course, col(Course.id) == Enrolment.course_id))
-    prefix = account_permissions.scope_path(actor)
-    if prefix is not None:
-        stmt = stmt.where(col(OrgUnit.path).startswith(prefix, autoescape=True))
+    stmt = stmt.where(visible_rows(actor))
     if flt.org_unit_id is not None:
         unit = session.get(OrgUnit, flt.org_unit_id)
         if unit is None:
@@ -78,6 +82,19 @@ def progress_report(session: Session, actor: User, flt: ReportFilter | None = No
         percent = 100 if enrolment.completed_at else progress_of(versions[key].snapshot, done.get(enrolment.id or 0, set())).percent
         result.append(ReportRow(user, unit, course, enrolment, status_of(enrolment), percent))
     return result, total
+
+
+def visible_rows(actor: User) -> Any:
+    """The condition on (enrolment, user's unit, course) rows that the actor may see."""
+    if permissions.is_admin(actor):
+        return sa.true()
+    visible: list[Any] = []
+    prefix = account_permissions.scope_path(actor)
+    if actor.has_role(Role.district_admin) and prefix is not None:
+        visible.append(col(OrgUnit.path).startswith(prefix, autoescape=True))
+    if actor.has_role(Role.instructor):
+        visible.append(col(Course.owner_id) == actor.id)
+    return sa.or_(*visible) if visible else sa.false()
 
 
 def course_enrolments(session: Session, actor: User, course: Course) -> Sequence[Enrolment]:
