@@ -1,0 +1,1 @@
+"""Exams: question bank, question types, importers and exporters, papers, attempts, grading."""
