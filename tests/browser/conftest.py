@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -330,3 +331,63 @@ def sign_in(page: Any, username: str, *, password: str = DEMO_PASSWORD, public_d
         page.click("form.stack button[type=submit]")
     page.wait_for_load_state("load")
     return posted.value
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for journeys that set up their own data or need real touch input
+
+
+@contextmanager
+def live_session(server: LiveServer) -> Iterator[Any]:
+    """A session on the live server's own database, committed at the end: a journey builds the exact
+    data it needs (a user, a small course) with the app's services instead of depending on the demo's
+    progress. The server reads it on its next request (SQLite in WAL mode, busy timeout on both sides)."""
+    import sqlalchemy as sa
+
+    from app.core.db import Database, create_db_engine
+
+    engine = create_db_engine(f"sqlite:///{server.data_dir / 'shixun.db'}", poolclass=sa.pool.NullPool)
+    try:
+        with Database(engine).transaction() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def make_live_user(session: Any, username: str, display_name: str, *, unit_code: str = "czjg-hyfw",
+                   roles: tuple[str, ...] = ("trainee",), tier: str = "execution") -> Any:
+    """A user of the live server (password DEMO_PASSWORD) in a demo unit; no enrolment rule runs for them."""
+    from app.accounts import service as accounts
+    from app.accounts.models import User, UserRole
+    from app.core.security import hash_password
+
+    unit = accounts.get_org_unit_by_code(session, unit_code)
+    assert unit is not None, f"no org unit {unit_code} in the demo"
+    user = User(username=username, display_name=display_name, org_unit_id=unit.id or 0, tier=tier,
+                password_hash=hash_password(DEMO_PASSWORD), must_change_password=False, is_active=True)
+    user.role_links = [UserRole(role=role) for role in roles]
+    session.add(user)
+    session.flush()
+    return user
+
+
+def swipe(page: Any, target: Any, dx: int, *, steps: int = 6) -> None:
+    """A one-finger horizontal swipe across `target` with real touch events (Chrome DevTools Protocol
+    Input.dispatchTouchEvent), as a finger on the kiosk makes them: negative dx swipes to the left."""
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+    assert box is not None, "the swipe target is not visible"
+    x0, y = box["x"] + box["width"] / 2 - dx / 2, box["y"] + box["height"] / 2
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y}]})
+        for i in range(1, steps + 1):
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x0 + dx * i / steps, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
+
+
+def accept_confirms(page: Any) -> None:
+    """Accept every window.confirm() of the page (the data-confirm buttons of static/js/app.js)."""
+    page.on("dialog", lambda dialog: dialog.accept())
