@@ -15,12 +15,14 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 
 DB = Path(os.environ.get("BARE_DB", "/tmp/shixun-bench-bare.db"))
+# Pad the page to this many bytes (UTF-8) so that it is the size of the Shixun page it is compared with.
+SIZE = int(os.environ.get("BARE_BYTES", "6000"))
 TEMPLATE = Environment(autoescape=True).from_string(
     """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>我的学习</title>
 <link rel="stylesheet" href="/static/app.css"></head><body><header><nav>{% for i in range(6) %}<a href="/n{{ i }}">导航{{ i }}</a>{% endfor %}</nav>
 <span>{{ user[1] }}</span></header><main><h1>我的学习</h1>
 {% for row in rows %}<section class="card"><h2>{{ row[1] }}</h2><p>{{ row[2] }}</p><progress max="100" value="{{ row[3] }}"></progress></section>{% endfor %}
-<p>{{ "说明文字" * 40 }}</p></main><footer>市机关事务管理局 · 国家级标准化实训基地</footer></body></html>"""
+<p>{{ filler }}</p></main><footer>市机关事务管理局 · 国家级标准化实训基地</footer></body></html>"""
 )
 
 
@@ -38,6 +40,9 @@ def _init() -> None:
 
 
 _init()
+_bare = len(TEMPLATE.render(user=(1, "学员1"), rows=[(i, f"课程{i}", "会议服务标准第五章" * 5, 50) for i in range(8)],
+                            filler="").encode())
+FILLER = "说明文字" * max(0, (SIZE - _bare) // 12)  # 3 bytes per character
 app = FastAPI()
 
 
@@ -49,4 +54,4 @@ def page(request: Request) -> str:
         rows = con.execute("SELECT id, title, body, pct FROM c ORDER BY id").fetchall()
     finally:
         con.close()
-    return TEMPLATE.render(user=user, rows=rows)
+    return TEMPLATE.render(user=user, rows=rows, filler=FILLER)

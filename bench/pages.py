@@ -1,9 +1,12 @@
 """Signed-in page throughput and latency under concurrent clients, against a bare page in the same run.
 
-    .venv/bin/python bench/pages.py [--clients 64] [--seconds 20] [--path /]
+    .venv/bin/python bench/pages.py [--clients 64] [--seconds 20] [--pages home,lesson] [--path /other]
 
 Starts Shixun (SQLite, demo data, one web process, no worker) and bench/bare_app.py on free ports, signs
-in one demo trainee per client, then every client requests the page in a loop for the given time.
+in one demo trainee per client, then every client requests the page in a loop for the given time:
+"home" is the trainee's home page with "my learning" (their courses, progress and study hours),
+"lesson" the lesson player of the first course in their list (each client starts that course first, as a
+trainee would). After each Shixun page the bare page runs, padded to the same number of bytes.
 Prints requests/s, p50/p90/p99 latency for both, and the ratio.
 """
 
@@ -58,8 +61,8 @@ def start_shixun(data_dir: str, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def start_bare(port: int, db: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, BARE_DB=db)
+def start_bare(port: int, db: str, size: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, BARE_DB=db, BARE_BYTES=str(size))
     proc = subprocess.Popen([PY, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_up(f"http://127.0.0.1:{port}/", proc)
@@ -76,12 +79,28 @@ async def sign_in(base: str, username: str) -> httpx.AsyncClient:
     return client
 
 
-async def hammer(clients: list[httpx.AsyncClient], path: str, seconds: float) -> tuple[list[float], int]:
+async def lesson_path(client: httpx.AsyncClient) -> str:
+    """The lesson player of the first course on the client's home page, starting the course if needed."""
+    home = await client.get("/")
+    course = re.search(r'href="(/learn/courses/\d+)"', home.text)
+    assert course, "no course on the home page"
+    page = await client.get(course.group(1))
+    lesson = re.search(r'href="(/learn/lessons/\d+)', page.text)
+    if lesson:
+        return lesson.group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "no start form on the course page"
+    started = await client.post(course.group(1) + "/start", data={"csrf_token": token.group(1)})
+    assert started.status_code == 303, f"starting {course.group(1)} failed: {started.status_code}"
+    return started.headers["location"].split("?")[0]
+
+
+async def hammer(clients: list[httpx.AsyncClient], paths: str | list[str], seconds: float) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
 
-    async def loop(client: httpx.AsyncClient) -> None:
+    async def loop(client: httpx.AsyncClient, path: str) -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
             started = time.perf_counter()
@@ -90,7 +109,8 @@ async def hammer(clients: list[httpx.AsyncClient], path: str, seconds: float) ->
             if response.status_code != 200:
                 errors += 1
 
-    await asyncio.gather(*(loop(c) for c in clients))
+    per_client = paths if isinstance(paths, list) else [paths] * len(clients)
+    await asyncio.gather(*(loop(c, p) for c, p in zip(clients, per_client, strict=True)))
     return latencies, errors
 
 
@@ -107,30 +127,55 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--path", default="/")
+    parser.add_argument("--pages", default="home,lesson", help="comma-separated: home, lesson")
+    parser.add_argument("--path", help="measure this path instead (same for every client)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shixun-bench-") as tmp:
-        shixun_port, bare_port = free_port(), free_port()
+        shixun_port = free_port()
         shixun = start_shixun(tmp, shixun_port)
-        bare = start_bare(bare_port, f"{tmp}/bare.db")
         try:
+            base = f"http://127.0.0.1:{shixun_port}"
             usernames = [f"trainee{n}" for n in range(3, 3 + args.clients)]
-            clients = [await sign_in(f"http://127.0.0.1:{shixun_port}", u) for u in usernames]
-            bare_clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{bare_port}", timeout=30) for _ in usernames]
-            await hammer(clients, args.path, 2)  # warm-up
-            await hammer(bare_clients, "/", 2)
-            print(f"{args.clients} concurrent signed-in clients, {args.seconds:.0f} s each, {os.cpu_count()} cores")
-            lat, err = await hammer(clients, args.path, args.seconds)
-            ours = summary(f"shixun {args.path}", lat, err, args.seconds)
-            lat, err = await hammer(bare_clients, "/", args.seconds)
-            theirs = summary("bare page", lat, err, args.seconds)
-            print(f"ratio shixun/bare: {ours / theirs:.2f}x")
-            for c in clients + bare_clients:
+            clients = [await sign_in(base, u) for u in usernames]
+            print(f"{args.clients} concurrent signed-in clients, {args.seconds:.0f} s per page, {os.cpu_count()} cores, "
+                  "one server process each")
+            pages: list[tuple[str, list[str]]] = []
+            if args.path:
+                pages.append((args.path, [args.path] * len(clients)))
+            else:
+                for name in args.pages.split(","):
+                    if name == "home":
+                        pages.append(("home /", ["/"] * len(clients)))
+                    elif name == "lesson":
+                        pages.append(("lesson player", [await lesson_path(c) for c in clients]))
+                    else:
+                        raise SystemExit(f"unknown page {name!r}")
+            for label, paths in pages:
+                sample = await clients[0].get(paths[0])
+                assert sample.status_code == 200, f"{paths[0]}: {sample.status_code}"
+                bare_port = free_port()
+                bare = start_bare(bare_port, f"{tmp}/bare.db", len(sample.content))
+                try:
+                    bare_clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{bare_port}", timeout=30) for _ in usernames]
+                    bare_size = len((await bare_clients[0].get("/")).content)
+                    await hammer(clients, paths, 2)  # warm-up
+                    await hammer(bare_clients, "/", 2)
+                    print(f"-- {label}: {len(sample.content)} bytes (bare page {bare_size} bytes)")
+                    lat, err = await hammer(clients, paths, args.seconds)
+                    ours = summary("shixun", lat, err, args.seconds)
+                    lat, err = await hammer(bare_clients, "/", args.seconds)
+                    theirs = summary("bare page", lat, err, args.seconds)
+                    print(f"ratio shixun/bare: {ours / theirs:.2f}x")
+                    for c in bare_clients:
+                        await c.aclose()
+                finally:
+                    bare.terminate()
+                    bare.wait(timeout=10)
+            for c in clients:
                 await c.aclose()
         finally:
-            for proc in (shixun, bare):
-                proc.terminate()
-                proc.wait(timeout=10)
+            shixun.terminate()
+            shixun.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,9 @@ def committed_database(engine: sa.Engine) -> Iterator[Database]:
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
+    from app.core.cache import clear_all
+
+    clear_all()  # row ids are reused once the tables are empty
 
 
 @pytest.fixture

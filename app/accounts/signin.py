@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, select
 
 from app.accounts.models import ApiToken, AuthSession, LoginFailure, User
@@ -121,10 +122,11 @@ def resolve_session(session: Session, token: str | None, *, now: datetime | None
     if not token:
         return None
     now = now or utcnow()
-    row = session.exec(
+    row = session.exec(  # one query: the session, its user, the user's unit and roles
         select(AuthSession, User).join(User, col(User.id) == col(AuthSession.user_id))
+        .options(joinedload(User.role_links))  # type: ignore[arg-type]
         .where(AuthSession.token_digest == token_digest(token))
-    ).first()
+    ).unique().first()  # type: ignore[attr-defined]
     if row is None:
         return None
     auth, user = row

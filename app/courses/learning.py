@@ -22,11 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
 from app.accounts import permissions as account_permissions
 from app.accounts.models import OrgUnit, Role, Tier, User, UserRole
 from app.core import events
+from app.core.cache import ImmutableCache
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -186,10 +188,22 @@ def apply_rules(session: Session, *, course: Course | None = None, user: User | 
 
 
 def _version(session: Session, enrolment: Enrolment) -> CourseVersion:
-    version = session.get(CourseVersion, enrolment.version_id) if enrolment.version_id else latest_version(session, enrolment.course_id)
+    version = (session.get(CourseVersion, enrolment.version_id, options=[_WITHOUT_SNAPSHOT]) if enrolment.version_id
+               else latest_version(session, enrolment.course_id))
     if version is None:
         raise NotFound()
     return version
+
+
+# A published version never changes, so its snapshot (a JSON document of a few kB to decode) is kept in
+# memory: the pages a trainee opens most load versions with the snapshot column deferred.
+_SNAPSHOTS: ImmutableCache[dict[str, Any]] = ImmutableCache("course snapshots", maxsize=512)
+_WITHOUT_SNAPSHOT = defer(CourseVersion.snapshot)  # type: ignore[arg-type]
+
+
+def snapshot_of(session: Session, version: CourseVersion) -> dict[str, Any]:
+    """The version's frozen snapshot, shared between requests: read it, never change it."""
+    return _SNAPSHOTS.get(session, (version.id, version.course_id, version.number, version.published_at), lambda: version.snapshot)
 
 
 def _lessons(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
@@ -287,8 +301,8 @@ def move_to_latest(session: Session, user: User, course_id: int, *, now: datetim
     return enrolment
 
 
-def _find_material(version: CourseVersion, material_id: int) -> dict[str, Any]:
-    for lesson in _lessons(version.snapshot):
+def _find_material(session: Session, version: CourseVersion, material_id: int) -> dict[str, Any]:
+    for lesson in _lessons(snapshot_of(session, version)):
         for material in lesson["materials"]:
             if material["id"] == material_id:
                 return material
@@ -311,7 +325,7 @@ def _record(session: Session, user: User, course_id: int, material_id: int, now:
     now = now or utcnow()
     enrolment = start(session, user, course_id, now=now)
     version = _version(session, enrolment)
-    material = _find_material(version, material_id)
+    material = _find_material(session, version, material_id)
     if allowed is not None and material["kind"] not in allowed:
         raise Conflict(_("This material is completed by the system, not by hand."))
     row = _progress_row(session, enrolment, material_id, now)
@@ -353,7 +367,7 @@ def complete_material(session: Session, user: User, course_id: int, material_id:
 
 def _maybe_complete(session: Session, enrolment: Enrolment, version: CourseVersion, now: datetime) -> bool:
     done = _completed_ids(session, enrolment.id or 0)
-    if not all(_lesson_done(lesson, done) for lesson in _lessons(version.snapshot)):
+    if not all(_lesson_done(lesson, done) for lesson in _lessons(snapshot_of(session, version))):
         return False
     result = session.execute(sa.update(Enrolment).where(col(Enrolment.id) == enrolment.id, col(Enrolment.completed_at).is_(None))
                              .values(completed_at=now))
@@ -394,7 +408,8 @@ def requirements(session: Session) -> dict[str, Decimal]:
 
 
 def requirement_for(session: Session, tier: str) -> Decimal:
-    return requirements(session)[tier]
+    row = session.get(HoursRequirement, tier)
+    return Decimal(row.hours) if row is not None else DEFAULT_REQUIREMENTS[tier]
 
 
 def set_requirement(session: Session, actor: User, tier: Tier, hours: Decimal, *, now: datetime | None = None) -> HoursRequirement:
@@ -437,22 +452,79 @@ class MyLearning:
         return max(Decimal("0"), self.required_hours - self.hours_this_year)
 
 
+def _versions_for(session: Session, pairs: Sequence[tuple[Enrolment, Course]]) -> dict[int, CourseVersion]:
+    """The version each enrolment learns (its pinned one, else the newest published), in one query."""
+    pinned = {e.version_id for e, _c in pairs if e.version_id}
+    newest = {(c.id or 0, c.published_number) for e, c in pairs if not e.version_id}
+    conditions = []
+    if pinned:
+        conditions.append(col(CourseVersion.id).in_(pinned))
+    if newest:
+        conditions.append(sa.tuple_(col(CourseVersion.course_id), col(CourseVersion.number)).in_(sorted(newest)))
+    if not conditions:
+        return {}
+    found = session.exec(select(CourseVersion).options(_WITHOUT_SNAPSHOT).where(sa.or_(*conditions))).all()
+    by_id = {v.id: v for v in found}
+    by_number = {(v.course_id, v.number): v for v in found}
+    result = {}
+    for enrolment, course in pairs:
+        version = by_id.get(enrolment.version_id) if enrolment.version_id else by_number.get((course.id or 0, course.published_number))
+        if version is not None:
+            result[enrolment.id or 0] = version
+    return result
+
+
+def _completed_by_enrolment(session: Session, enrolment_ids: Sequence[int]) -> dict[int, set[int]]:
+    done: dict[int, set[int]] = {eid: set() for eid in enrolment_ids}
+    if enrolment_ids:
+        for eid, mid in session.exec(select(MaterialProgress.enrolment_id, MaterialProgress.material_id).where(
+                col(MaterialProgress.enrolment_id).in_(enrolment_ids), col(MaterialProgress.completed_at).is_not(None))).all():
+            done[eid].add(mid)
+    return done
+
+
+def _missing_prerequisites_of(session: Session, user_id: int, course_ids: Sequence[int]) -> dict[int, list[Course]]:
+    """`missing_prerequisites` for several courses at once (two queries)."""
+    if not course_ids:
+        return {}
+    required = session.exec(select(Prerequisite.course_id, Course).join(Course, col(Prerequisite.required_course_id) == Course.id)
+                            .where(col(Prerequisite.course_id).in_(course_ids)).order_by(col(Course.id))).all()
+    if not required:
+        return {}
+    done = set(session.exec(select(Enrolment.course_id).where(Enrolment.user_id == user_id,
+                                                              col(Enrolment.completed_at).is_not(None))).all())
+    missing: dict[int, list[Course]] = {}
+    for course_id, course in required:
+        if course.id not in done:
+            missing.setdefault(course_id, []).append(course)
+    return missing
+
+
 def my_learning(session: Session, user: User, *, now: datetime | None = None) -> MyLearning:
+    """The trainee's courses with progress, and their hours this year. A fixed number of queries
+    however many courses the trainee has (tests/courses/test_queries.py counts them)."""
     now = now or utcnow()
-    rows = session.exec(select(Enrolment, Course).join(Course, col(Course.id) == Enrolment.course_id)
-                        .where(Enrolment.user_id == user.id, Course.published_number > 0)
-                        .order_by(col(Enrolment.completed_at).is_not(None), col(Enrolment.due_on).is_(None), col(Enrolment.due_on),
-                                  col(Enrolment.id))).all()
+    uid = user.id or 0
+    pairs = session.exec(select(Enrolment, Course).join(Course, col(Course.id) == Enrolment.course_id)
+                         .where(Enrolment.user_id == uid, Course.published_number > 0)
+                         .order_by(col(Enrolment.completed_at).is_not(None), col(Enrolment.due_on).is_(None), col(Enrolment.due_on),
+                                   col(Enrolment.id))).all()
+    versions = _versions_for(session, pairs)
+    done = _completed_by_enrolment(session, [e.id or 0 for e, _c in pairs])
+    blocked = _missing_prerequisites_of(session, uid, [c.id or 0 for e, c in pairs if e.started_at is None])
+    today = local_date(now)
     cards = []
-    for enrolment, course in rows:
-        version = _version(session, enrolment)
-        progress = progress_of(version.snapshot, _completed_ids(session, enrolment.id or 0))
+    for enrolment, course in pairs:
+        version = versions.get(enrolment.id or 0)
+        if version is None:
+            continue
+        progress = progress_of(snapshot_of(session, version), done[enrolment.id or 0])
         cards.append(CourseCard(enrolment, course, status_of(enrolment), progress,
                                 version.number, version.number < course.published_number,
-                                [] if enrolment.started_at else missing_prerequisites(session, user.id or 0, course.id or 0),
-                                bool(enrolment.due_on and enrolment.completed_at is None and local_date(now) > enrolment.due_on)))
+                                blocked.get(course.id or 0, []),
+                                bool(enrolment.due_on and enrolment.completed_at is None and today > enrolment.due_on)))
     year = ledger_year(now)
-    return MyLearning(year, hours_in_year(session, user.id or 0, year), requirement_for(session, user.tier), cards)
+    return MyLearning(year, hours_in_year(session, uid, year), requirement_for(session, user.tier), cards)
 
 
 @dataclass
@@ -476,11 +548,14 @@ class LessonView:
     progress: Progress
 
 
-def lesson_view(session: Session, user: User, course_id: int, lesson_id: int, *, now: datetime | None = None) -> LessonView:
-    """What a trainee sees of a lesson, from the version they learn; opening it starts the course."""
-    enrolment = start(session, user, course_id, now=now)
+def lesson_view(session: Session, user: User, course_id: int, lesson_id: int, *, now: datetime | None = None,
+                enrolment: Enrolment | None = None) -> LessonView:
+    """What a trainee sees of a lesson, from the version they learn; opening it starts the course.
+    `enrolment`: the trainee's enrolment in the course when the caller has it already."""
+    if enrolment is None or enrolment.started_at is None or enrolment.course_id != course_id or enrolment.user_id != user.id:
+        enrolment = start(session, user, course_id, now=now)
     version = _version(session, enrolment)
-    lessons = _lessons(version.snapshot)
+    lessons = _lessons(snapshot_of(session, version))
     index = next((i for i, lesson in enumerate(lessons) if lesson["id"] == lesson_id), None)
     if index is None:
         raise NotFound(_("This lesson is not part of the version you are learning."))
@@ -493,7 +568,7 @@ def lesson_view(session: Session, user: User, course_id: int, lesson_id: int, *,
     done = {mid for mid, p in rows.items() if p.completed_at}
     return LessonView(course, enrolment, version.number, lesson["module_title"], lesson, views,
                       lessons[index - 1]["id"] if index > 0 else None, lessons[index + 1]["id"] if index + 1 < len(lessons) else None,
-                      progress_of(version.snapshot, done))
+                      progress_of(snapshot_of(session, version), done))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -539,25 +614,28 @@ def course_outline(session: Session, user: User, course_id: int, *, now: datetim
     done = _completed_ids(session, enrolment.id or 0)
     modules = [OutlineModule(m["title"], [OutlineLesson(lesson["id"], lesson["title"], lesson.get("summary", ""),
                                                         len(lesson["materials"]), _lesson_done(lesson, done))
-                                          for lesson in m["lessons"]]) for m in version.snapshot["modules"]]
+                                          for lesson in m["lessons"]]) for m in snapshot_of(session, version)["modules"]]
     required = session.exec(select(Course).join(Prerequisite, col(Prerequisite.required_course_id) == Course.id)
                             .where(Prerequisite.course_id == course_id).order_by(col(Course.id))).all()
     return CourseOutline(course, enrolment, status_of(enrolment), version.number, Decimal(version.hours), modules,
-                         progress_of(version.snapshot, done),
+                         progress_of(snapshot_of(session, version), done),
                          [] if enrolment.started_at else missing_prerequisites(session, user.id or 0, course_id),
                          bool(enrolment.due_on and enrolment.completed_at is None and local_date(now) > enrolment.due_on),
                          list(required))
 
 
 def course_of_lesson_id(session: Session, user: User, lesson_id: int) -> Enrolment:
-    """The trainee's enrolment in the course a lesson belongs to; NotFound when they have none."""
+    """The trainee's enrolment in the course a lesson belongs to (one query); NotFound when they have none."""
     from app.courses.models import Lesson, Module
 
-    lesson = session.get(Lesson, lesson_id)
-    module = session.get(Module, lesson.module_id) if lesson is not None else None
-    if module is None:
-        raise NotFound()
-    return _my_enrolment(session, user, module.course_id)
+    enrolment = session.exec(select(Enrolment).join(Module, col(Module.course_id) == Enrolment.course_id)
+                             .join(Lesson, col(Lesson.module_id) == Module.id)
+                             .where(Lesson.id == lesson_id, Enrolment.user_id == user.id)).first()
+    if enrolment is None:
+        if session.get(Lesson, lesson_id) is None:
+            raise NotFound()
+        raise NotFound(_("You are not enrolled in this course."))
+    return enrolment
 
 
 def lesson_done(view: LessonView) -> bool:

@@ -19,7 +19,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, is_htmx, redirect, render
 from app.courses import learning
-from app.courses.models import MaterialKind
+from app.courses.models import Enrolment, MaterialKind
 
 router = make_router(tags=["pages: learning"])
 
@@ -60,9 +60,10 @@ def course_start(request: Request, db: DbSession, user: CurrentUser, course_id: 
     return redirect(request, _lesson_url(request, following["id"]))
 
 
-def _player(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, item: int, page: int) -> dict[str, Any]:
-    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
-    view = learning.lesson_view(db, user, enrolment.course_id, lesson_id)  # started: a pure read
+def _player(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, item: int, page: int,
+            enrolment: Enrolment | None = None) -> dict[str, Any]:
+    enrolment = enrolment or learning.course_of_lesson_id(db, user, lesson_id)
+    view = learning.lesson_view(db, user, enrolment.course_id, lesson_id, enrolment=enrolment)  # started: a pure read
     item = min(max(item, 0), len(view.materials) - 1)
     current = view.materials[item]
     config = current.material["config"]
@@ -82,7 +83,7 @@ def lesson_page(request: Request, db: DbSession, user: CurrentUser, lesson_id: i
     if enrolment.started_at is None:
         flash(request, _("Start the course first."), "warning")
         return redirect(request, _path(request, "courses:course", course_id=enrolment.course_id))
-    return render(request, "courses/lesson.html", _player(request, db, user, lesson_id, item, page), block="player")
+    return render(request, "courses/lesson.html", _player(request, db, user, lesson_id, item, page, enrolment), block="player")
 
 
 def _after_action(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, item: int, page: int,
