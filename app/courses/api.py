@@ -19,7 +19,7 @@ from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
 from app.courses import learning, permissions, reports, service
 from app.courses.models import Course, CourseVersion, Curriculum, Enrolment
-from app.courses.schemas import CourseIn, EnrolmentIn
+from app.courses.schemas import CourseIn, CurriculumIn, CurriculumPatch, EnrolmentIn
 
 router = make_router(prefix="/api/v1", tags=["courses"])
 AUTHORS = (Role.instructor, Role.admin, Role.district_admin)
@@ -212,6 +212,33 @@ def list_curricula(db: DbSession, user: CurrentUser, tier: str | None = None) ->
     return Page(items=[curriculum_out(c) for c in rows], total=len(rows))
 
 
+@router.post("/curricula", name="api:curriculum_create", status_code=201, response_model=CurriculumOut,
+             dependencies=[allow(Role.admin, Role.district_admin)])
+def create_curriculum(db: DbSession, user: CurrentUser, data: CurriculumIn) -> CurriculumOut:
+    """A district administrator's curricula belong to a unit of their subtree."""
+    return curriculum_out(service.create_curriculum(db, user, data))
+
+
+@router.patch("/curricula/{curriculum_id}", name="api:curriculum_update", response_model=CurriculumOut,
+              dependencies=[allow(Role.admin, Role.district_admin)])
+def update_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int, data: CurriculumPatch) -> CurriculumOut:
+    """Change the fields given; `"org_unit_id": null` makes it city-wide (administrators only)."""
+    return curriculum_out(service.update_curriculum(db, user, service.get_curriculum(db, curriculum_id), data))
+
+
+@router.post("/curricula/{curriculum_id}/archive", name="api:curriculum_archive", response_model=CurriculumOut,
+             dependencies=[allow(Role.admin, Role.district_admin)])
+def archive_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int) -> CurriculumOut:
+    """409 while the curriculum has published courses that are not archived."""
+    return curriculum_out(service.set_curriculum_active(db, user, service.get_curriculum(db, curriculum_id), False))
+
+
+@router.post("/curricula/{curriculum_id}/restore", name="api:curriculum_restore", response_model=CurriculumOut,
+             dependencies=[allow(Role.admin, Role.district_admin)])
+def restore_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int) -> CurriculumOut:
+    return curriculum_out(service.set_curriculum_active(db, user, service.get_curriculum(db, curriculum_id), True))
+
+
 @router.get("/courses", name="api:courses", response_model=Page[CourseOut], dependencies=[signed_in()])
 def list_courses(
     db: DbSession, user: CurrentUser, curriculum_id: int | None = None, tier: str | None = None, q: str = "", mine: bool = False,
@@ -261,6 +288,39 @@ def publish(db: DbSession, user: CurrentUser, course_id: int, data: Annotated[Pu
     course = service.get_course_for_edit(db, user, course_id)
     version = service.publish_course(db, user, course, note=(data.note if data else ""))
     return PublishOut(id=str(version.id), course_id=str(course.id), number=version.number, published_at=version.published_at)
+
+
+class LessonMoveIn(BaseModel):
+    module_id: int
+    position: int | None = Field(default=None, ge=0, description="0-based place in the target module; the end when omitted")
+
+
+class MaterialMoveIn(BaseModel):
+    lesson_id: int
+    position: int | None = Field(default=None, ge=0, description="0-based place in the target lesson; the end when omitted")
+
+
+class MovedOut(BaseModel):
+    id: str
+    parent_id: str = Field(description="the module (of a lesson) or lesson (of a material) it is now in")
+    position: int
+
+
+@router.post("/lessons/{lesson_id}/move", name="api:lesson_move", response_model=MovedOut, dependencies=[allow(*AUTHORS)])
+def move_lesson(db: DbSession, user: CurrentUser, lesson_id: int, data: LessonMoveIn) -> MovedOut:
+    """Move a lesson to a module of the same course (422 for another course's module; 404 for a lesson
+    the caller cannot edit)."""
+    service.item_for_edit(db, user, "lesson", lesson_id)
+    lesson = service.move_lesson(db, user, lesson_id, data.module_id, position=data.position)
+    return MovedOut(id=str(lesson.id), parent_id=str(lesson.module_id), position=lesson.position)
+
+
+@router.post("/materials/{material_id}/move", name="api:material_move", response_model=MovedOut, dependencies=[allow(*AUTHORS)])
+def move_material(db: DbSession, user: CurrentUser, material_id: int, data: MaterialMoveIn) -> MovedOut:
+    """Move a material to a lesson of the same course."""
+    service.item_for_edit(db, user, "material", material_id)
+    material = service.move_material(db, user, material_id, data.lesson_id, position=data.position)
+    return MovedOut(id=str(material.id), parent_id=str(material.lesson_id), position=material.position)
 
 
 def enrolment_out(enrolment: Enrolment, user: User, course: Course) -> EnrolmentOut:

@@ -70,6 +70,8 @@ def courses(request: Request, db: DbSession, user: CurrentUser, offset: Annotate
     return render(request, "courses/authoring/courses.html", {
         "rows": rows, "total": total, "pager": page_numbers(total, 50, offset), "status_of": _status,
         "curricula": curricula, "curricula_by_id": {c.id: c for c in curricula},
+        "active_curricula": [c for c in curricula if c.is_active],
+        "manageable": service.manageable_curriculum_ids(db, user, curricula),
         "owners": service.users_by_id(db, {c.owner_id for c in rows}), "tiers": list(Tier),
         "can_manage_curricula": user.has_role(Role.admin, Role.district_admin),
         "can_report": permissions.can_view_progress(user),
@@ -93,6 +95,37 @@ def curriculum_create(request: Request, db: DbSession, user: CurrentUser, title:
     return redirect(request, _path(request, "author:courses") + "#curricula")
 
 
+@router.post("/author/curricula/{curriculum_id}", name="author:curriculum_update", dependencies=[allow(*AUTHORS)])
+def curriculum_update(request: Request, db: DbSession, user: CurrentUser, curriculum_id: int, title: Annotated[str, Form()] = "",
+                      tier: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
+                      org_unit_id: Annotated[str, Form()] = "") -> Response:
+    curriculum = service.get_curriculum(db, curriculum_id)
+    try:
+        data = CurriculumIn.model_validate({"title": title, "tier": tier, "description": description,
+                                            "org_unit_id": int(org_unit_id) if org_unit_id.isdigit() else None})
+        service.update_curriculum(db, user, curriculum, data)
+    except (ValidationError, ValidationFailed) as exc:
+        flash(request, _message(exc), "error")
+    else:
+        flash(request, _("Curriculum “%(title)s” saved.", title=curriculum.title))
+    return redirect(request, _path(request, "author:courses") + f"#curriculum-{curriculum_id}")
+
+
+@router.post("/author/curricula/{curriculum_id}/archive", name="author:curriculum_archive", dependencies=[allow(*AUTHORS)])
+def curriculum_archive(request: Request, db: DbSession, user: CurrentUser, curriculum_id: int,
+                       active: Annotated[str, Form()] = "0") -> Response:
+    """Archive (active=0) or restore (active=1) a curriculum."""
+    curriculum = service.get_curriculum(db, curriculum_id)
+    try:
+        service.set_curriculum_active(db, user, curriculum, active == "1")
+    except Conflict as exc:
+        flash(request, exc.translated_detail(), "error")
+    else:
+        flash(request, _("Curriculum “%(title)s” restored.", title=curriculum.title) if curriculum.is_active
+              else _("Curriculum “%(title)s” archived.", title=curriculum.title))
+    return redirect(request, _path(request, "author:courses") + f"#curriculum-{curriculum_id}")
+
+
 @router.post("/author/courses", name="author:course_create", dependencies=[allow(*AUTHORS)])
 def course_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[str, Form()] = "",
                   curriculum_id: Annotated[int, Form()] = 0, hours: Annotated[str, Form()] = "1",
@@ -101,7 +134,7 @@ def course_create(request: Request, db: DbSession, user: CurrentUser, title: Ann
         curriculum = service.get_curriculum(db, curriculum_id)
         course = service.create_course(db, user, curriculum, CourseIn.model_validate(
             {"title": title, "hours": hours or "0", "is_required": is_required == "1"}))
-    except (ValidationError, ValidationFailed, NotFound) as exc:
+    except (ValidationError, ValidationFailed, NotFound, Conflict) as exc:
         flash(request, _message(exc), "error")
         return redirect(request, _path(request, "author:courses"))
     flash(request, _("Course “%(title)s” created. Add its modules and lessons next.", title=course.title))
@@ -146,6 +179,8 @@ def course_update(request: Request, db: DbSession, user: CurrentUser, course_id:
             target = service.get_curriculum(db, curriculum_id)
             if not permissions.can_add_course(user, target, None if target.org_unit_id is None else _unit_of(db, target)):
                 raise PermissionDenied()
+            if not target.is_active:
+                raise ValidationFailed(_("The curriculum has been archived."))
             course.curriculum_id = curriculum_id
         with db.begin_nested():  # all or nothing, without expiring what the page still shows
             service.update_course(db, user, course, data)
@@ -328,19 +363,9 @@ ITEM_KINDS = ("module", "lesson", "material")
 
 
 def _item(db: DbSession, user: User, kind: str, item_id: int) -> tuple[Any, Course]:
-    from app.courses.models import Lesson, Material, Module
-
     if kind not in ITEM_KINDS:
         raise NotFound()
-    model: Any = {"module": Module, "lesson": Lesson, "material": Material}[kind]
-    item = db.get(model, item_id)
-    if item is None or item.removed_at is not None:
-        raise NotFound()
-    course = (service.course_of_module(db, item) if kind == "module" else service.course_of_lesson(db, item)[0] if kind == "lesson"
-              else service.course_of_material(db, item)[0])
-    if not service.can_edit(db, user, course):
-        raise NotFound()
-    return item, course
+    return service.item_for_edit(db, user, kind, item_id)
 
 
 @router.get("/author/{kind}s/{item_id}/title", name="author:title", dependencies=[allow(*AUTHORS)])
@@ -396,6 +421,28 @@ def move(request: Request, db: DbSession, user: CurrentUser, course_id: int, sco
     if _hx(request):
         return _editor(request, db, user, course)
     return redirect(request, _path(request, "author:editor", course_id=course_id) + f"#{scope[:-1]}-{item_id}")
+
+
+@router.post("/author/{kind}s/{item_id}/move-to", name="author:move_to", dependencies=[allow(*AUTHORS)])
+def move_to(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int,
+            parent_id: Annotated[int, Form()]) -> Response:
+    """Move a lesson to another module, or a material to another lesson, of the same course (to the end)."""
+    if kind not in ("lesson", "material"):
+        raise NotFound()
+    item, course = _item(db, user, kind, item_id)
+    try:
+        if kind == "lesson":
+            service.move_lesson(db, user, item_id, parent_id)
+        else:
+            service.move_material(db, user, item_id, parent_id)
+    except (ValidationFailed, NotFound) as exc:
+        flash(request, exc.translated_detail() if isinstance(exc, ValidationFailed) else _("That place is not part of this course."),
+              "error")
+    else:
+        flash(request, _("“%(title)s” moved.", title=item.title))
+    if _hx(request):
+        return _editor(request, db, user, course)
+    return redirect(request, _path(request, "author:editor", course_id=course.id) + f"#{kind}-{item_id}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,16 @@ class CurriculumIn(_Stripped):
     sort_order: int = 0
 
 
+class CurriculumPatch(_Stripped):
+    """A partial change: only the fields given are changed (`org_unit_id: null` makes it city-wide)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    tier: Tier | None = None
+    org_unit_id: int | None = None
+    sort_order: int | None = None
+
+
 class CourseIn(_Stripped):
     title: str = Field(min_length=1, max_length=200)
     summary: str = Field(default="", max_length=5000)

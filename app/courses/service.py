@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.accounts import permissions as account_permissions
-from app.accounts.models import OrgUnit, Role, User
+from app.accounts.models import OrgUnit, Role, Tier, User
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -35,7 +35,7 @@ from app.courses.models import (
     Module,
     Prerequisite,
 )
-from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
+from app.courses.schemas import CourseIn, CurriculumIn, CurriculumPatch, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
 from app.standards import service as standards
 from app.standards.models import Citation
 
@@ -70,16 +70,54 @@ def get_curriculum(session: Session, curriculum_id: int) -> Curriculum:
     return curriculum
 
 
-def update_curriculum(session: Session, actor: User, curriculum: Curriculum, data: CurriculumIn) -> Curriculum:
+def update_curriculum(session: Session, actor: User, curriculum: Curriculum, data: CurriculumIn | CurriculumPatch) -> Curriculum:
+    """Change the fields given (a CurriculumPatch names only some; a CurriculumIn the ones it was built
+    with, so a form without `sort_order` keeps the current order). Moving it to another unit needs
+    the right to manage both; a district administrator cannot make it city-wide."""
     if not permissions.can_manage_curriculum(actor, curriculum, _unit(session, curriculum.org_unit_id)):
-        raise PermissionDenied()
-    new_unit = _unit(session, data.org_unit_id)
-    if data.org_unit_id != curriculum.org_unit_id and not permissions.can_manage_curriculum(actor, curriculum, new_unit):
         raise PermissionDenied(_("You can manage only the curricula of your own units."))
-    curriculum.sqlmodel_update(data.model_dump() | {"tier": data.tier.value})
+    changes = data.model_dump(exclude_unset=True)
+    if "org_unit_id" in changes and changes["org_unit_id"] != curriculum.org_unit_id:
+        new_unit = _unit(session, changes["org_unit_id"])
+        if changes["org_unit_id"] is not None and new_unit is None:
+            raise ValidationFailed(_("The organisation unit does not exist."), errors=[{"loc": ["org_unit_id"], "msg": "unknown"}])
+        if not permissions.can_manage_curriculum(actor, curriculum, new_unit):
+            raise PermissionDenied(_("You can manage only the curricula of your own units."))
+    if changes.get("tier") is not None:
+        changes["tier"] = Tier(changes["tier"]).value
+    for name in ("title", "tier"):
+        if name in changes and changes[name] is None:
+            del changes[name]
+    curriculum.sqlmodel_update(changes)
     session.add(curriculum)
     session.flush()
     return curriculum
+
+
+def live_published_courses(session: Session, curriculum: Curriculum) -> list[Course]:
+    return list(session.exec(select(Course).where(Course.curriculum_id == curriculum.id, Course.published_number > 0,
+                                                  col(Course.archived_at).is_(None)).order_by(col(Course.id))).all())
+
+
+def set_curriculum_active(session: Session, actor: User, curriculum: Curriculum, active: bool) -> Curriculum:
+    """Archive (or restore) a curriculum. One that still has published courses trainees can be enrolled
+    in is refused: archive those courses first. An archived curriculum takes no new courses."""
+    if not permissions.can_manage_curriculum(actor, curriculum, _unit(session, curriculum.org_unit_id)):
+        raise PermissionDenied(_("You can manage only the curricula of your own units."))
+    if not active and (published := live_published_courses(session, curriculum)):
+        raise Conflict(_("The curriculum still has published courses: %(titles)s. Archive them first.",
+                         titles="、".join(c.title for c in published)))
+    curriculum.is_active = active
+    session.add(curriculum)
+    session.flush()
+    return curriculum
+
+
+def manageable_curriculum_ids(session: Session, actor: User, curricula: Sequence[Curriculum]) -> set[int]:
+    """Which of these curricula the actor may edit and archive (for the authoring page's buttons)."""
+    units = {u.id: u for u in session.exec(select(OrgUnit).where(
+        col(OrgUnit.id).in_({c.org_unit_id for c in curricula if c.org_unit_id is not None}))).all()}
+    return {c.id or 0 for c in curricula if permissions.can_manage_curriculum(actor, c, units.get(c.org_unit_id))}
 
 
 def list_curricula(session: Session, actor: User, *, tier: str | None = None) -> Sequence[Curriculum]:
@@ -125,6 +163,8 @@ def _touch(session: Session, course: Course) -> None:
 def create_course(session: Session, actor: User, curriculum: Curriculum, data: CourseIn) -> Course:
     if not permissions.can_add_course(actor, curriculum, _unit(session, curriculum.org_unit_id)):
         raise PermissionDenied(_("Only instructors and administrators author courses."))
+    if not curriculum.is_active:
+        raise Conflict(_("The curriculum has been archived."))
     course = Course(curriculum_id=curriculum.id or 0, title=data.title, summary=data.summary, hours=data.hours,
                     is_required=data.is_required, sort_order=data.sort_order, owner_id=actor.id or 0)
     session.add(course)
@@ -310,19 +350,83 @@ def update_lesson(session: Session, actor: User, lesson_id: int, data: LessonIn)
     return lesson
 
 
-def move_lesson(session: Session, actor: User, lesson_id: int, module_id: int) -> Lesson:
-    """Move a lesson to the end of another module of the same course."""
+ITEM_MODELS: dict[str, Any] = {"module": Module, "lesson": Lesson, "material": Material}
+
+
+def item_for_edit(session: Session, actor: User, kind: str, item_id: int) -> tuple[Any, Course]:
+    """A live module, lesson or material with its course, if the actor may edit that course; anything
+    else (unknown, removed, another instructor's) is NotFound, so existence does not leak."""
+    model = ITEM_MODELS.get(kind)
+    item = session.get(model, item_id) if model is not None else None
+    if item is None or item.removed_at is not None:
+        raise NotFound()
+    course = (course_of_module(session, item) if kind == "module" else course_of_lesson(session, item)[0] if kind == "lesson"
+              else course_of_material(session, item)[0])
+    if not can_edit(session, actor, course):
+        raise NotFound()
+    return item, course
+
+
+def _lock(session: Session, course: Course) -> None:
+    """Serialise structure moves of one course (PostgreSQL; SQLite writers are serialised anyway)."""
+    session.exec(select(Course.id).where(Course.id == course.id).with_for_update()).one()
+
+
+def _place(session: Session, item: Any, source: list[Any], target: list[Any], position: int | None) -> None:
+    """Renumber both lists after `item` left `source` and joins `target` at `position` (the end when
+    None or past it): positions stay 0..n-1 on both sides."""
+    source = [other for other in source if other.id != item.id]
+    target = [other for other in target if other.id != item.id]
+    index = len(target) if position is None else max(0, min(position, len(target)))
+    target.insert(index, item)
+    for number, row in enumerate(source):
+        row.position = number
+        session.add(row)
+    for number, row in enumerate(target):
+        row.position = number
+        session.add(row)
+
+
+def move_lesson(session: Session, actor: User, lesson_id: int, module_id: int, *, position: int | None = None) -> Lesson:
+    """Move a lesson to another module of the same course (at `position`, else at the end)."""
     lesson = _get_live(session, Lesson, lesson_id)
-    course, _old = course_of_lesson(session, lesson)
+    course, old = course_of_lesson(session, lesson)
     _require_edit(session, actor, course)
+    _lock(session, course)
     target = _get_live(session, Module, module_id)
     if target.course_id != course.id:
-        raise ValidationFailed(_("A lesson can move only within its course."))
-    lesson.module_id, lesson.position = target.id, _next_position(session, Lesson, Lesson.module_id, target.id)
-    session.add(lesson)
+        raise ValidationFailed(_("A lesson can move only within its course."), errors=[{"loc": ["module_id"], "msg": "other course"}])
+    source = lessons_of(session, old.id or 0)
+    siblings = source if target.id == old.id else lessons_of(session, target.id or 0)
+    lesson.module_id = target.id or 0
+    _place(session, lesson, [] if target.id == old.id else source, siblings, position)
     _touch(session, course)
     session.flush()
     return lesson
+
+
+def move_material(session: Session, actor: User, material_id: int, lesson_id: int, *, position: int | None = None) -> Material:
+    """Move a material to another lesson of the same course (at `position`, else at the end); its
+    citations follow it (their label names the new lesson)."""
+    material = _get_live(session, Material, material_id)
+    course, old = course_of_material(session, material)
+    _require_edit(session, actor, course)
+    _lock(session, course)
+    target = _get_live(session, Lesson, lesson_id)
+    if course_of_lesson(session, target)[0].id != course.id:
+        raise ValidationFailed(_("A material can move only within its course."), errors=[{"loc": ["lesson_id"], "msg": "other course"}])
+    source = materials_of(session, old.id or 0)
+    siblings = source if target.id == old.id else materials_of(session, target.id or 0)
+    material.lesson_id = target.id or 0
+    _place(session, material, [] if target.id == old.id else source, siblings, position)
+    _touch(session, course)
+    session.flush()
+    if target.id != old.id:
+        clauses = standards.clauses_by_id(session, {c.clause_id for c in material_citations(session, material.id or 0)})
+        for clause in clauses.values():
+            standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
+                           label=_material_label(course, target, material))
+    return material
 
 
 def _material_label(course: Course, lesson: Lesson, material: Material) -> str:

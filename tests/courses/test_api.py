@@ -137,3 +137,60 @@ def test_my_learning_and_progress_report(client, session, admin, district_admin,
                       params={"org_unit_id": org["district_b"].id}).json()["total"] == 1
     assert client.get("/api/v1/progress", headers=api_token(client, "trainee1")).status_code == 403
     assert client.get("/api/v1/progress").status_code == 401
+
+
+def test_curricula_create_update_archive(client, session, admin, district_admin, instructor, org, curriculum, build_course) -> None:
+    headers = api_token(client, "admin1")
+    created = client.post("/api/v1/curricula", headers=headers, json={"title": "管理层体系", "tier": "management"})
+    assert created.status_code == 201 and created.json()["tier"] == "management" and created.json()["org_unit_id"] is None
+    cid = created.json()["id"]
+    patched = client.patch(f"/api/v1/curricula/{cid}", headers=headers, json={"description": "说明", "org_unit_id": org["district_a"].id})
+    assert patched.status_code == 200
+    assert patched.json() == {"id": cid, "title": "管理层体系", "description": "说明", "tier": "management",
+                              "org_unit_id": str(org["district_a"].id), "is_active": True}
+    bad = client.patch(f"/api/v1/curricula/{cid}", headers=headers, json={"tier": "nobody"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
+    dadmin = api_token(client, "dadmin1")
+    assert client.patch(f"/api/v1/curricula/{cid}", headers=dadmin, json={"org_unit_id": None}).status_code == 403
+    assert client.patch(f"/api/v1/curricula/{curriculum.id}", headers=dadmin, json={"title": "x"}).status_code == 403
+    assert client.patch(f"/api/v1/curricula/{cid}", headers=api_token(client, "instructor1"), json={"title": "x"}).status_code == 403
+    assert client.patch("/api/v1/curricula/999999", headers=headers, json={"title": "x"}).status_code == 404
+
+    build_course()  # published, in `curriculum`
+    refused = client.post(f"/api/v1/curricula/{curriculum.id}/archive", headers=headers)
+    assert refused.status_code == 409 and "会议服务" in refused.json()["detail"]
+    archived = client.post(f"/api/v1/curricula/{cid}/archive", headers=dadmin)
+    assert archived.status_code == 200 and archived.json()["is_active"] is False
+    teacher = api_token(client, "instructor1")
+    assert client.post("/api/v1/courses", headers=teacher, json={"curriculum_id": int(cid), "title": "新课"}).status_code == 409
+    assert client.post(f"/api/v1/curricula/{cid}/restore", headers=dadmin).json()["is_active"] is True
+
+
+def test_move_lesson_and_material(client, session, instructor, user_factory, build_course) -> None:
+    from app.accounts.models import Role
+    from app.courses import service
+    from app.courses.schemas import ModuleIn
+
+    built = build_course(publish=False)
+    first = service.modules_of(session, built.id)[0]
+    second = service.add_module(session, instructor, built.course, ModuleIn(title="会中服务"))
+    other = build_course("另一门课", publish=False)
+    session.commit()
+    lesson_a, lesson_b = (lesson.id for lesson in service.lessons_of(session, first.id))
+    headers = api_token(client, "instructor1")
+    moved = client.post(f"/api/v1/lessons/{lesson_a}/move", headers=headers, json={"module_id": second.id})
+    assert moved.status_code == 200 and moved.json() == {"id": str(lesson_a), "parent_id": str(second.id), "position": 0}
+    session.expire_all()
+    assert [(les.id, les.position) for les in service.lessons_of(session, first.id)] == [(lesson_b, 0)]
+    book = built.materials[1]
+    moved = client.post(f"/api/v1/materials/{book.id}/move", headers=headers, json={"lesson_id": lesson_b, "position": 0})
+    assert moved.json() == {"id": str(book.id), "parent_id": str(lesson_b), "position": 0}
+    other_module = service.modules_of(session, other.id)[0]
+    across = client.post(f"/api/v1/lessons/{lesson_a}/move", headers=headers, json={"module_id": other_module.id})
+    assert across.status_code == 422 and across.headers["content-type"].startswith(PROBLEM)
+    negative = client.post(f"/api/v1/lessons/{lesson_a}/move", headers=headers, json={"module_id": second.id, "position": -1})
+    assert negative.status_code == 422
+    user_factory(Role.instructor, username="instructor2")
+    stranger = api_token(client, "instructor2")
+    assert client.post(f"/api/v1/lessons/{lesson_a}/move", headers=stranger, json={"module_id": first.id}).status_code == 404
+    assert client.post("/api/v1/materials/999999/move", headers=headers, json={"lesson_id": lesson_b}).status_code == 404

@@ -309,3 +309,86 @@ def test_course_details_and_prerequisites_all_or_nothing(client, session, instru
                                                "curriculum_id": base.course.curriculum_id, "prerequisite_ids": [built.id]})
     session.expire_all()
     assert service.get_course(session, base.id).title == "基础课" and service.prerequisite_ids(session, base.id) == []
+
+
+def test_move_to_another_module_and_lesson(client, session, instructor, build_course) -> None:
+    built = build_course(publish=False)
+    first = service.modules_of(session, built.id)[0]
+    second = service.add_module(session, instructor, built.course, service.ModuleIn(title="会中服务"))
+    session.commit()
+    lesson_a, lesson_b = lesson_ids(session, first.id)
+    login(client, "instructor1")
+    page = soup(client.get(f"/author/courses/{built.id}"))
+    menu = page.find(id=f"move-to-lesson-{lesson_a}")
+    assert [o["value"] for o in menu.select("select option")] == [str(second.id)]  # the other modules
+    material_menu = page.find(id=f"move-to-material-{built.materials[0].id}")
+    assert [o["value"] for o in material_menu.select("select option")] == [str(lesson_b)]  # the other lessons
+    assert page.find(id=f"move-to-lesson-{lesson_a}").find("label").get_text().startswith("将")
+
+    moved = post(client, f"/author/lessons/{lesson_a}/move-to", {"parent_id": second.id}, headers=HX)
+    assert moved.status_code == 200 and soup(moved).find("html") is None
+    tree = soup(moved)
+    assert tree.select_one(f"#module-{second.id} #lesson-{lesson_a}") is not None
+    assert lesson_ids(session, first.id) == [lesson_b] and lesson_ids(session, second.id) == [lesson_a]
+    assert [lesson.position for lesson in service.lessons_of(session, first.id)] == [0]
+
+    book = built.materials[1]
+    without_js = post(client, f"/author/materials/{book.id}/move-to", {"parent_id": lesson_b})
+    assert without_js.status_code == 303 and without_js.headers["location"].endswith(f"#material-{book.id}")
+    session.expire_all()
+    assert [m.title for m in service.materials_of(session, lesson_b)] == ["示范", "图解"]
+
+
+def test_move_to_is_refused_across_courses_and_for_others(client, session, instructor, org, build_course) -> None:
+    built = build_course(publish=False)
+    other = build_course("另一门课", publish=False)
+    module_id = service.modules_of(session, built.id)[0].id
+    other_module = service.modules_of(session, other.id)[0].id
+    before = lesson_ids(session, module_id)
+    login(client, "instructor1")
+    refused = post(client, f"/author/lessons/{before[0]}/move-to", {"parent_id": other_module}, headers=HX)
+    assert refused.status_code == 200 and "课时只能在本课程内移动" in refused.text
+    assert lesson_ids(session, module_id) == before and len(lesson_ids(session, other_module)) == 2
+    assert post(client, f"/author/modules/{module_id}/move-to", {"parent_id": module_id}).status_code == 404
+    client.cookies.clear()
+    from tests.factories import make_user
+
+    make_user(session, Role.instructor, unit=org["dept"], username="instructor2")
+    session.commit()
+    login(client, "instructor2")
+    assert post(client, f"/author/lessons/{before[0]}/move-to", {"parent_id": module_id}).status_code == 404
+
+
+def test_curricula_are_edited_and_archived_from_the_authoring_page(client, session, admin, curriculum, build_course) -> None:
+    built = build_course()
+    login(client, "admin1")
+    page = soup(client.get("/author/courses"))
+    form = page.find(id=f"cu-{curriculum.id}-form")
+    assert form is not None and form.find(id=f"cu-{curriculum.id}-title")["value"] == "执行层课程体系"
+    saved = post(client, f"/author/curricula/{curriculum.id}", {"title": "执行层必修体系", "tier": "execution", "description": "说明",
+                                                                "org_unit_id": ""})
+    assert saved.status_code == 303
+    session.expire_all()
+    assert service.get_curriculum(session, curriculum.id).title == "执行层必修体系"
+    bad = post(client, f"/author/curricula/{curriculum.id}", {"title": "", "tier": "execution"})
+    assert bad.status_code == 303 and soup(client.get("/author/courses")).select_one("#flash .flash-error") is not None
+
+    refused = post(client, f"/author/curricula/{curriculum.id}/archive", {"active": "0"})
+    after = soup(client.get(refused.headers["location"]))
+    assert "会议服务" in after.select_one("#flash .flash-error").get_text()
+    service.archive_course(session, admin, built.course)
+    session.commit()
+    post(client, f"/author/curricula/{curriculum.id}/archive", {"active": "0"})
+    page = soup(client.get("/author/courses"))
+    assert "已归档" in page.find(id=f"curriculum-{curriculum.id}").get_text()
+    assert page.find(id=f"cu-{curriculum.id}-restore") is not None and page.find(id="new-course") is None
+    post(client, f"/author/curricula/{curriculum.id}/archive", {"active": "1"})
+    session.expire_all()
+    assert service.get_curriculum(session, curriculum.id).is_active
+
+
+def test_instructors_cannot_edit_curricula(client, session, instructor, curriculum) -> None:
+    login(client, "instructor1")
+    assert soup(client.get("/author/courses")).find(id=f"cu-{curriculum.id}-form") is None
+    assert post(client, f"/author/curricula/{curriculum.id}", {"title": "x", "tier": "execution"}).status_code == 403
+    assert post(client, f"/author/curricula/{curriculum.id}/archive", {"active": "0"}).status_code == 403
