@@ -199,13 +199,13 @@ def _config(body: str, fmt: str, result: ImportResult, line: int) -> tuple[str, 
                 lid = f"L{len(left) + 1}"
                 left.append({"id": lid, "text": _to_html(question, fmt, inline=True)})
                 pairs[lid] = rid
-        right = [{"id": rid, "text": text} for text, rid in right_ids.items()]
-        return "matching", {"left": left, "right": right, "pairs": pairs}
+        targets = [{"id": rid, "text": text} for text, rid in right_ids.items()]
+        return "matching", {"left": left, "right": targets, "pairs": pairs}
     if match := _TF.match(body):
-        correct = match.group(1).upper().startswith("T")
+        is_true = match.group(1).upper().startswith("T")
         wrong_fb, right_fb = (_to_html((g or "#")[1:], fmt, inline=True) for g in (match.group(2), match.group(3)))
-        return "true_false", {"correct": correct, "feedback_true": right_fb if correct else wrong_fb,
-                              "feedback_false": wrong_fb if correct else right_fb}
+        return "true_false", {"correct": is_true, "feedback_true": right_fb if is_true else wrong_fb,
+                              "feedback_false": wrong_fb if is_true else right_fb}
     if body.startswith("="):
         answers = _answers(body)
         accepted = [_squash(a.text) for a in answers if a.weight is None or a.weight >= 100]

@@ -117,24 +117,25 @@ def _cloze(question: Element) -> tuple[str, dict[str, Any], str]:
         if kind.startswith("M") and not kind.startswith("MW"):
             entry["options"] = options
         blanks.append(entry)
-        return "_____"
+        return "____"
 
     stem = _CLOZE.sub(blank, stem)
     if not blanks:
         raise _Problem(_("The Cloze question has no {1:SHORTANSWER:…} parts."))
-    return "fill_blank", {"blanks": blanks}, stem
+    case = any(m.group(2) in ("SHORTANSWER_C", "SAC", "MWC") for m in _CLOZE.finditer(_rich(question.find("questiontext"))))
+    return "fill_blank", {"blanks": blanks, "case_sensitive": case, "any_order": _text(question, "anyorder") == "1"}, stem
 
 
 def _config(question: Element, kind: str, result: ImportResult, item: str) -> tuple[str, dict[str, Any]]:
     if kind == "multichoice":
         return _multichoice(question, result, item)
     if kind == "truefalse":
-        answers = {_text(a).lower(): a for a in question.findall("answer")}
-        if set(answers) != {"true", "false"}:
+        by_text = {_text(a).lower(): a for a in question.findall("answer")}
+        if set(by_text) != {"true", "false"}:
             raise _Problem(_("A true/false question needs the answers true and false."))
-        correct = _fraction(answers["true"]) >= 0.9999
-        return "true_false", {"correct": correct, "feedback_true": _rich(answers["true"].find("feedback")),
-                              "feedback_false": _rich(answers["false"].find("feedback"))}
+        return "true_false", {"correct": _fraction(by_text["true"]) >= 0.9999,
+                              "feedback_true": _rich(by_text["true"].find("feedback")),
+                              "feedback_false": _rich(by_text["false"].find("feedback"))}
     if kind == "shortanswer":
         answers = [(html.unescape(_text(a)), _fraction(a)) for a in question.findall("answer")]
         return "fill_blank", {"blanks": [{"accepted": [t for t, f in answers if f >= 0.9999],
@@ -142,7 +143,7 @@ def _config(question: Element, kind: str, result: ImportResult, item: str) -> tu
                               "case_sensitive": _text(question, "usecase") == "1",
                               "any_order": _text(question, "anyorder") == "1"}
     if kind == "numerical":
-        answers = []
+        numeric: list[dict[str, Any]] = []
         for answer in question.findall("answer"):
             value, tolerance = _text(answer), _text(answer, "tolerance") or "0"
             entry: dict[str, Any] = {"fraction": _fraction(answer), "feedback": _rich(answer.find("feedback"))}
@@ -152,11 +153,13 @@ def _config(question: Element, kind: str, result: ImportResult, item: str) -> tu
                 continue
             else:
                 entry.update(value=_float(value), tolerance=abs(_float(tolerance)))
-            answers.append(entry)
+            numeric.append(entry)
         unit = next((_text(u, "unit_name") for u in question.iter("unit") if _text(u, "multiplier") in ("1", "1.0")), "")
-        return "numerical", {"answers": answers, "unit": unit}
+        return "numerical", {"answers": numeric, "unit": unit}
     if kind == "matching":
-        left, right, pairs = [], {}, {}
+        left: list[dict[str, str]] = []
+        right: dict[str, str] = {}
+        pairs: dict[str, str] = {}
         for sub in question.findall("subquestion"):
             target = html.escape(_text(sub, "answer/text"), quote=False)
             rid = right.setdefault(target, f"R{len(right) + 1}")
@@ -164,7 +167,8 @@ def _config(question: Element, kind: str, result: ImportResult, item: str) -> tu
                 lid = f"L{len(left) + 1}"
                 left.append({"id": lid, "text": _rich(sub)})
                 pairs[lid] = rid
-        return "matching", {"left": left, "right": [{"id": r, "text": t} for t, r in right.items()], "pairs": pairs}
+        return "matching", {"left": left, "right": [{"id": r, "text": t} for t, r in right.items()], "pairs": pairs,
+                            "partial_credit": _text(question, "partialcredit") != "none"}
     if kind == "essay":
         rubric = [{"criterion": (i.text or "").strip(), "points": _float(i.get("points", "1"))}
                   for i in question.findall("rubric/item")]

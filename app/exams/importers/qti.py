@@ -93,7 +93,7 @@ def _responses(item: Element) -> dict[str, dict[str, Any]]:
             "correct": [(v.text or "").strip() for v in decl.findall("correctResponse/value")],
             "mapping": entries if mapping is not None else None,
             "default": float(mapping.get("defaultValue", "0")) if mapping is not None else 0.0,
-            "upper": float(mapping.get("upperBound")) if mapping is not None and mapping.get("upperBound") else None,
+            "upper": float(mapping.get("upperBound", "")) if mapping is not None and mapping.get("upperBound") else None,
         }
     return found
 
@@ -199,7 +199,7 @@ def _item(item: Element) -> tuple[str, dict[str, Any], str, float | None]:
             blanks, case = zip(*(_blank(e, response_of(e)) for e in interactions), strict=True)
             qtype, config = "fill_blank", {"blanks": list(blanks), "case_sensitive": any(case)}
         for el in interactions:
-            _replace(parents, el, " _____ ")
+            _replace(parents, el, "____")
     else:
         el = interactions[0]
         response = response_of(el)
@@ -236,16 +236,21 @@ def _item(item: Element) -> tuple[str, dict[str, Any], str, float | None]:
             points = float(maximum.get("normalMaximum", "1"))
         elif len(responses) > 1:
             points = float(len(responses))
-    return qtype, config, _inner(body), points
+    stem = _inner(body)
+    if kinds <= INLINE and len(interactions) == 1:  # a lone blank at the very end is the implicit one
+        stem = re.sub(r"\s*____((?:\s*</(?:div|p)>)*)\s*$", r"\1", stem)
+    return qtype, config, stem, points
 
 
 def _add_item(root: Element, item_ref: str, result: ImportResult, files: dict[str, Attachment]) -> None:
     item = _normalise(root)
     if item.tag != "assessmentItem":
         raise _Problem(_("%(name)s is not a QTI assessment item.", name=item_ref))
+    explanation = "".join(_inner(f) for f in item.findall("modalFeedback"))
     qtype, config, stem, points = _item(item)
     result.add(SourceRef(item=item_ref), type=qtype, stem=stem, config=config, points=points or 1.0,
-               title=item.get("title", ""), external_id=item.get("identifier", ""), attachments=list(files.values()))
+               title=item.get("title", ""), external_id=item.get("identifier", ""), explanation=explanation,
+               attachments=list(files.values()))
 
 
 def parse_qti(data: bytes, filename: str = "") -> ImportResult:

@@ -96,8 +96,8 @@ def xlsx_template(layout: Literal["question", "option"] = "question") -> bytes:
             if kind in ("单选题", "多选题", "排序题") and index == 0:
                 base["答案"] = ""
             ws.append([{**base, **extra}.get(c, "") for c in columns])
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     _validations(ws, columns)
     notes = workbook.create_sheet("填写说明")

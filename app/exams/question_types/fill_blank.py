@@ -71,7 +71,7 @@ class FillBlank(QuestionType[FillBlankConfig]):
     name = "fill_blank"
     label = N_("Fill in the blank")
     config_model = FillBlankConfig
-    answer_adapter: TypeAdapter[Any] = TypeAdapter(list[Annotated[str, Field(max_length=500)]])
+    answer_adapter = TypeAdapter(list[Annotated[str, Field(max_length=500)]])
 
     def check_answer(self, config: FillBlankConfig, answer: Any) -> None:
         if len(answer) > len(config.blanks):

@@ -56,7 +56,7 @@ class Matching(QuestionType[MatchingConfig]):
     name = "matching"
     label = N_("Matching")
     config_model = MatchingConfig
-    answer_adapter: TypeAdapter[Any] = TypeAdapter(dict[OptionId, OptionId])
+    answer_adapter = TypeAdapter(dict[OptionId, OptionId])
 
     def check_answer(self, config: MatchingConfig, answer: Any) -> None:
         if not set(answer) <= set(config.pairs) or not set(answer.values()) <= {r.id for r in config.right}:

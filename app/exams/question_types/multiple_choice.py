@@ -71,7 +71,7 @@ class MultipleChoice(QuestionType[MultipleChoiceConfig]):
     name = "multiple_choice"
     label = N_("Multiple choice")
     config_model = MultipleChoiceConfig
-    answer_adapter: TypeAdapter[Any] = TypeAdapter(list[OptionId])
+    answer_adapter = TypeAdapter(list[OptionId])
 
     def check_answer(self, config: MultipleChoiceConfig, answer: Any) -> None:
         ids = {o.id for o in config.options}

@@ -83,7 +83,7 @@ class Numerical(QuestionType[NumericalConfig]):
     name = "numerical"
     label = N_("Numerical")
     config_model = NumericalConfig
-    answer_adapter: TypeAdapter[Any] = TypeAdapter(Number)
+    answer_adapter = TypeAdapter(Number)
 
     def score(self, config: NumericalConfig, answer: Any) -> float:
         scale = max(1.0, abs(answer))

@@ -51,7 +51,7 @@ class Ordering(QuestionType[OrderingConfig]):
     name = "ordering"
     label = N_("Ordering")
     config_model = OrderingConfig
-    answer_adapter: TypeAdapter[Any] = TypeAdapter(list[OptionId])
+    answer_adapter = TypeAdapter(list[OptionId])
 
     def check_answer(self, config: OrderingConfig, answer: Any) -> None:
         if sorted(answer) != sorted(i.id for i in config.items):

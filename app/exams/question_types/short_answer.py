@@ -38,7 +38,7 @@ class ShortAnswer(QuestionType[ShortAnswerConfig]):
     name = "short_answer"
     label = N_("Short answer")
     config_model = ShortAnswerConfig
-    answer_adapter: TypeAdapter[Any] = TypeAdapter(Annotated[str, Field(max_length=20_000)])
+    answer_adapter = TypeAdapter(Annotated[str, Field(max_length=20_000)])
     manual = True
 
     def check_answer(self, config: ShortAnswerConfig, answer: Any) -> None:

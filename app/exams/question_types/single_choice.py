@@ -44,7 +44,7 @@ class SingleChoice(QuestionType[SingleChoiceConfig]):
     name = "single_choice"
     label = N_("Single choice")
     config_model = SingleChoiceConfig
-    answer_adapter: TypeAdapter[Any] = TypeAdapter(OptionId)
+    answer_adapter = TypeAdapter(OptionId)
 
     def check_answer(self, config: SingleChoiceConfig, answer: Any) -> None:
         if answer not in {o.id for o in config.options}:

@@ -36,7 +36,7 @@ class TrueFalse(QuestionType[TrueFalseConfig]):
     name = "true_false"
     label = N_("True or false")
     config_model = TrueFalseConfig
-    answer_adapter: TypeAdapter[Any] = TypeAdapter(Annotated[StrictBool, BeforeValidator(_form_bool)])
+    answer_adapter = TypeAdapter(Annotated[StrictBool, BeforeValidator(_form_bool)])
 
     def score(self, config: TrueFalseConfig, answer: Any) -> float:
         return 1.0 if answer is config.correct else 0.0
