@@ -38,7 +38,7 @@ def split_clause_ref(ref: str) -> tuple[str, str]:
     match = CLAUSE_REF.match(" ".join(ref.replace("\u3000", " ").split()))
     number = match.group("number") if match else ""
     if not match or not valid_number(number.split(".", 1)[1] if number[:1].isalpha() else number):
-        raise ConfigError("%(ref)s is not a clause reference like “DB3204/T 1001—2021 5.2.1”.", ref=ref)
+        raise ConfigError(N_("%(ref)s is not a clause reference like “DB3204/T 1001—2021 5.2.1”."), ref=ref)
     return match.group("code"), number
 
 
@@ -88,7 +88,7 @@ class QuestionDraft(BaseModel):
     def _tags(cls, value: list[str]) -> list[str]:
         tags = list(dict.fromkeys(t.strip() for t in value if t and t.strip()))
         if len(tags) > MAX_TAGS or any(len(t) > 50 for t in tags):
-            raise ConfigError("At most %(n)s tags of at most 50 characters each.", n=MAX_TAGS)
+            raise ConfigError(N_("At most %(n)s tags of at most 50 characters each."), n=MAX_TAGS)
         return tags
 
     @field_validator("category")
@@ -105,11 +105,11 @@ class QuestionDraft(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> QuestionDraft:
         if self.type != self.config.type:
-            raise ConfigError("The configuration is for a different question type.")
+            raise ConfigError(N_("The configuration is for a different question type."))
         if self.config.type == "fill_blank":
             marks = count_blanks(self.stem)
             if marks not in (0, len(self.config.blanks)) or (marks == 0 and len(self.config.blanks) > 1):
-                raise ConfigError("The stem has %(marks)s blanks (____) but %(answers)s answers are given.",
+                raise ConfigError(N_("The stem has %(marks)s blanks (____) but %(answers)s answers are given."),
                                   marks=marks, answers=len(self.config.blanks))
         return self
 

@@ -62,14 +62,13 @@ class _Chunk:
 def _chunks(text: str) -> list[_Chunk]:
     chunks: list[_Chunk] = []
     current = _Chunk(0)
-    depth = 0
     for number, raw in enumerate(text.split("\n"), start=1):
         stripped = raw.strip()
         if stripped.startswith("//"):
             for kind, value in _META.findall(stripped):
                 (current.ids if kind == "id" else current.tags).append(value.strip())
             continue
-        if not stripped and depth <= 0:
+        if not stripped:  # as in Moodle, a blank line always ends a question
             if current.lines:
                 chunks.append(current)
                 current = _Chunk(0)
@@ -77,8 +76,6 @@ def _chunks(text: str) -> list[_Chunk]:
         if not current.lines:
             current.line = number
         current.lines.append(raw)
-        escaped = _escape(raw)
-        depth += escaped.count("{") - escaped.count("}")
     if current.lines:
         chunks.append(current)
     return chunks

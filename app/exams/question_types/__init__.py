@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from app.core.i18n import N_
 from app.exams.question_types.base import (
     AnswerInvalid,
     ConfigError,
@@ -54,7 +55,7 @@ def get_type(name: str) -> QuestionType[Any]:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ConfigError("Unknown question type %(type)s.", type=name) from None
+        raise ConfigError(N_("Unknown question type %(type)s."), type=name) from None
 
 
 def parse_config(data: dict[str, Any] | Any) -> QuestionConfig:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.courses.materials import sanitize_html
 
@@ -70,7 +71,8 @@ def check_unique_ids(options: list[Option], what: str = "option") -> set[str]:
     ids = [o.id for o in options]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise ConfigError("Two %(what)ss have the same id: %(ids)s", what=what, ids=", ".join(dupes))
+        msgid = N_("Two options have the same id: %(ids)s") if what == "option" else N_("Two items have the same id: %(ids)s")
+        raise ConfigError(msgid, ids=", ".join(dupes))
     return set(ids)
 
 

@@ -42,11 +42,11 @@ class Blank(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Blank:
         if any(not 0 < f < 1 for f in self.partial.values()):
-            raise ConfigError("Partial credit for a blank must be between 0 and 1.")
+            raise ConfigError(N_("Partial credit for a blank must be between 0 and 1."))
         if self.options:
             missing = [a for a in [*self.accepted, *self.partial] if a not in self.options]
             if missing:
-                raise ConfigError("The answers %(answers)s are not among the blank's choices.", answers=", ".join(missing))
+                raise ConfigError(N_("The answers %(answers)s are not among the blank's choices."), answers=", ".join(missing))
         return self
 
 

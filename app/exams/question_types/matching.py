@@ -42,13 +42,13 @@ class MatchingConfig(Config):
     def _key(self) -> MatchingConfig:
         left, right = check_unique_ids(self.left, "item"), check_unique_ids(self.right, "item")
         if left & right:
-            raise ConfigError("Left and right items need different ids.")
+            raise ConfigError(N_("Left and right items need different ids."))
         if set(self.pairs) != left:
-            raise ConfigError("Every left item needs exactly one partner.")
+            raise ConfigError(N_("Every left item needs exactly one partner."))
         if not set(self.pairs.values()) <= right:
-            raise ConfigError("A pair names a right item that does not exist.")
+            raise ConfigError(N_("A pair names a right item that does not exist."))
         if len(self.right) < 2:
-            raise ConfigError("A matching question needs at least two items to choose from.")
+            raise ConfigError(N_("A matching question needs at least two items to choose from."))
         return self
 
 

@@ -52,18 +52,18 @@ class MultipleChoiceConfig(Config):
         ids = check_unique_ids(self.options)
         unknown = sorted((set(self.correct) | set(self.weights)) - ids)
         if unknown:
-            raise ConfigError("The answer names options that do not exist: %(ids)s", ids=", ".join(unknown))
+            raise ConfigError(N_("The answer names options that do not exist: %(ids)s"), ids=", ".join(unknown))
         if len(set(self.correct)) != len(self.correct):
-            raise ConfigError("A right option is listed twice.")
+            raise ConfigError(N_("A right option is listed twice."))
         if self.partial_credit == "weights":
             if any(not -1 - EPSILON <= w <= 1 + EPSILON for w in self.weights.values()):
-                raise ConfigError("Option weights must be fractions between -1 and 1.")
+                raise ConfigError(N_("Option weights must be fractions between -1 and 1."))
             if abs(sum(w for w in self.weights.values() if w > 0) - 1) > 1e-3:
-                raise ConfigError("The weights of the right options must add up to 1 (one hundred percent).")
+                raise ConfigError(N_("The weights of the right options must add up to 1 (one hundred percent)."))
             if {k for k, w in self.weights.items() if w > 0} != set(self.correct):
-                raise ConfigError("The right options must be exactly those with a positive weight.")
+                raise ConfigError(N_("The right options must be exactly those with a positive weight."))
         elif self.weights:
-            raise ConfigError("Option weights apply only to weighted partial credit.")
+            raise ConfigError(N_("Option weights apply only to weighted partial credit."))
         return self
 
 

@@ -41,11 +41,11 @@ class NumericAnswer(BaseModel):
     def _shape(self) -> NumericAnswer:
         ranged = self.min is not None or self.max is not None
         if (self.value is None) == (not ranged) or (ranged and (self.min is None or self.max is None)):
-            raise ConfigError("A numerical answer is either a value with a tolerance or a range from min to max.")
+            raise ConfigError(N_("A numerical answer is either a value with a tolerance or a range from min to max."))
         if ranged and self.min is not None and self.max is not None and self.min > self.max:
-            raise ConfigError("A range must not end below its start.")
+            raise ConfigError(N_("A range must not end below its start."))
         if any(x is not None and not math.isfinite(x) for x in (self.value, self.min, self.max, self.tolerance)):
-            raise ConfigError("Numbers must be finite.")
+            raise ConfigError(N_("Numbers must be finite."))
         return self
 
     def bounds(self) -> tuple[float, float]:
@@ -63,7 +63,7 @@ class NumericalConfig(Config):
     @model_validator(mode="after")
     def _full_credit(self) -> NumericalConfig:
         if not any(a.fraction >= 1 - EPSILON for a in self.answers):
-            raise ConfigError("At least one numerical answer must earn full credit.")
+            raise ConfigError(N_("At least one numerical answer must earn full credit."))
         return self
 
 

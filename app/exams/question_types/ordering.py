@@ -43,7 +43,7 @@ class OrderingConfig(Config):
         if not self.correct:
             self.correct = [i.id for i in self.items]
         if sorted(self.correct) != sorted(ids):
-            raise ConfigError("The right order must list every item exactly once.")
+            raise ConfigError(N_("The right order must list every item exactly once."))
         return self
 
 

@@ -36,7 +36,7 @@ class SingleChoiceConfig(Config):
     @model_validator(mode="after")
     def _key(self) -> SingleChoiceConfig:
         if self.correct not in check_unique_ids(self.options):
-            raise ConfigError("The right answer %(id)s is not one of the options.", id=self.correct)
+            raise ConfigError(N_("The right answer %(id)s is not one of the options."), id=self.correct)
         return self
 
 
