@@ -106,8 +106,8 @@ def curriculum_update(request: Request, db: DbSession, user: CurrentUser, curric
         service.update_curriculum(db, user, curriculum, data)
     except (ValidationError, ValidationFailed) as exc:
         flash(request, _message(exc), "error")
-    else:
-        flash(request, _("Curriculum “%(title)s” saved.", title=curriculum.title))
+        return redirect(request, _path(request, "author:courses"))  # the error shows at the top
+    flash(request, _("Curriculum “%(title)s” saved.", title=curriculum.title))
     return redirect(request, _path(request, "author:courses") + f"#curriculum-{curriculum_id}")
 
 
@@ -120,9 +120,9 @@ def curriculum_archive(request: Request, db: DbSession, user: CurrentUser, curri
         service.set_curriculum_active(db, user, curriculum, active == "1")
     except Conflict as exc:
         flash(request, exc.translated_detail(), "error")
-    else:
-        flash(request, _("Curriculum “%(title)s” restored.", title=curriculum.title) if curriculum.is_active
-              else _("Curriculum “%(title)s” archived.", title=curriculum.title))
+        return redirect(request, _path(request, "author:courses"))
+    flash(request, _("Curriculum “%(title)s” restored.", title=curriculum.title) if curriculum.is_active
+          else _("Curriculum “%(title)s” archived.", title=curriculum.title))
     return redirect(request, _path(request, "author:courses") + f"#curriculum-{curriculum_id}")
 
 

@@ -4,13 +4,11 @@ them, in the same transaction (accounts publishes UserCreated/UserChanged, cours
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 import pytest
-from openpyxl import Workbook
 from sqlmodel import select
 
 from app.accounts import importer
@@ -23,6 +21,7 @@ from app.courses import learning
 from app.courses import subscribers as _subscribers  # noqa: F401  (registers the handlers, as app.main does)
 from app.courses.models import Enrolment
 from app.courses.schemas import RuleIn
+from tests.accounts.test_import import FakeContext, workbook
 from tests.factories import make_user
 from tests.helpers import api_token
 
@@ -103,27 +102,6 @@ def test_user_created_through_the_api_is_enrolled(client, session, org, admin, r
     assert courses_of(session, int(response.json()["id"])) == {rules["b"]}
 
 
-class FakeContext:
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self.attempt = 1
-
-    def progress(self, percent: int, message: str | None = None) -> None:
-        pass
-
-
-def workbook(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["用户名", "姓名", "单位编码", "层级"])
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def test_thirty_users_imported_by_the_job_are_all_enrolled(session, org, admin, rules, monkeypatch) -> None:
     monkeypatch.setattr(importer, "hash_password", lambda password: "not-a-real-hash")  # Argon2 × 30 is slow
     rows: list[list[object]] = [[f"imp{i:02d}", f"导入{i}", org["unit_a1" if i % 2 else "unit_b1"].code, "执行层"] for i in range(30)]
@@ -141,7 +119,7 @@ def test_thirty_users_imported_by_the_job_are_all_enrolled(session, org, admin, 
 def test_an_import_refused_midway_enrols_nobody(session, org, admin, rules, monkeypatch) -> None:
     monkeypatch.setattr(importer, "hash_password", lambda password: "not-a-real-hash")
     validated = importer.validate_rows(session, admin, importer.read_workbook(workbook(
-        [["okrow", "好", org["unit_b1"].code, ""], ["clash", "撞", org["unit_b1"].code, ""]])))
+        [["okrow", "好", org["unit_b1"].code], ["clash", "撞", org["unit_b1"].code]])))
     make_user(session, unit=org["unit_a1"], username="clash")  # taken after validation
     before = len(session.exec(select(Enrolment)).all())
     with pytest.raises(ValidationFailed):
