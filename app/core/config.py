@@ -64,6 +64,17 @@ class Settings(BaseSettings):
 
     ffmpeg_binary: str = "ffmpeg"
 
+    # Media (app/media): uploads, transcoding and serving.
+    ffprobe_binary: str = "ffprobe"
+    media_max_upload_bytes: int = Field(default=4 * 1024**3, ge=1)
+    media_upload_chunk_bytes: int = Field(default=8 * 1024**2, ge=64 * 1024)
+    media_upload_expire_hours: int = Field(default=48, ge=1)
+    media_transcode_timeout_seconds: int = Field(default=6 * 3600, ge=60)
+    media_ffmpeg_threads: int = Field(default=0, ge=0)
+    # Serve media bytes through nginx: the app authorizes and answers with X-Accel-Redirect to this
+    # internal location (deploy/nginx/shixun.conf). Empty: the app sends the bytes itself.
+    media_accel_redirect_prefix: str = ""
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env == Environment.production:
