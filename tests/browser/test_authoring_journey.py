@@ -21,6 +21,8 @@ from playwright.sync_api import expect
 from tests.browser.conftest import LiveServer, Visit, accept_confirms, live_session, make_live_user, sign_in
 
 pytestmark = pytest.mark.browser
+# Two slow cores shared with other work: every expect() waits as long as a page action may (10 s).
+expect.set_options(timeout=10_000)
 
 VEHICLES = "公务用车运行管理规范"  # the demo standard the text cites (Q/CZJG 011—2022); no other test revises it
 ENERGY = "公共机构节能管理规范"  # revised by the worklist-label test below

@@ -22,6 +22,8 @@ from tests.browser.conftest import LiveServer, Visit, live_session, make_live_us
 from tests.browser.test_learning import assert_touch_sized
 
 pytestmark = pytest.mark.browser
+# Two slow cores shared with other work: every expect() waits as long as a page action may (10 s).
+expect.set_options(timeout=10_000)
 
 COURSE_HOURS = Decimal("1.5")
 HOURS_FIGURE = re.compile(r"^([\d.]+) / ([\d.]+) 学时")
@@ -136,7 +138,8 @@ def test_trainee_completes_a_course_on_the_kiosk(live_server: LiveServer, new_vi
     page.click("#next-item")
     expect(page.locator("#book-counter")).to_have_text("第 1 / 3 页")
     expect(page.locator("#book-caption")).to_have_text(BOOK_PAGES[0][1])
-    assert page.locator("#book img").evaluate("img => img.complete && img.naturalWidth > 0")
+    expect(page.locator("#book img")).to_have_js_property("complete", True)
+    assert page.locator("#book img").evaluate("img => img.naturalWidth > 0")
     assert_touch_sized(page)
     shot(page, "book-page-1")
     page_recorded(page)
