@@ -41,11 +41,14 @@ def _cloze_part(blank: dict[str, Any], case_sensitive: bool) -> str:
     def esc(text: str) -> str:
         return _CLOZE_SPECIAL.sub(r"\\\1", text)
 
-    parts = [f"={esc(a)}" for a in blank["accepted"]] + [f"%{f * 100:g}%{esc(t)}" for t, f in blank["partial"].items()]
-    if blank["options"]:
-        chosen = set(blank["accepted"]) | set(blank["partial"])
-        parts += [esc(o) for o in blank["options"] if o not in chosen]
-        return "{1:MULTICHOICE:" + "~".join(parts) + "}"
+    def mark(text: str) -> str:
+        if text in blank["accepted"]:
+            return f"={esc(text)}"
+        return f"%{blank['partial'][text] * 100:g}%{esc(text)}" if text in blank["partial"] else esc(text)
+
+    if blank["options"]:  # a drop-down keeps its order
+        return "{1:MULTICHOICE:" + "~".join(mark(o) for o in blank["options"]) + "}"
+    parts = [mark(t) for t in [*blank["accepted"], *blank["partial"]]]
     return ("{1:SHORTANSWER_C:" if case_sensitive else "{1:SHORTANSWER:") + "~".join(parts) + "}"
 
 

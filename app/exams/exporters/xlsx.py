@@ -12,7 +12,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from app.exams.drafts import QuestionDraft
-from app.exams.importers.xlsx_spec import OPTION_LETTERS, QUESTION_COLUMNS, TYPE_LABELS, cell_from_html, format_row
+from app.exams.importers.xlsx_spec import (
+    OPTION_LETTERS,
+    QUESTION_COLUMNS,
+    TYPE_LABELS,
+    append_row,
+    cell_from_html,
+    format_row,
+)
 
 
 def export_xlsx(drafts: Sequence[QuestionDraft]) -> bytes:
@@ -34,7 +41,7 @@ def export_xlsx(drafts: Sequence[QuestionDraft]) -> bytes:
                   "标签": "，".join(draft.tags), "分类": draft.category, "标准条款": "\n".join(draft.clauses),
                   "多选评分": scoring, "评分要点": rubric, "编号": draft.external_id,
                   **{f"选项{OPTION_LETTERS[i]}": o for i, o in enumerate(options)}}
-        ws.append([values.get(c, "") for c in columns])
+        append_row(ws, [values.get(c, "") for c in columns])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")

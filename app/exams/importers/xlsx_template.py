@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from app.exams.importers.xlsx_spec import OPTION_COLUMNS, QUESTION_COLUMNS, SCORING, TYPE_LABELS
+from app.exams.importers.xlsx_spec import OPTION_COLUMNS, QUESTION_COLUMNS, SCORING, TYPE_LABELS, append_row
 
 CLAUSE = "DB3204/T 1001—2021 5.2.1"
 EXAMPLES: list[dict[str, str]] = [
@@ -83,7 +83,7 @@ def xlsx_template(layout: Literal["question", "option"] = "question") -> bytes:
         options = [o for o in example.get("选项", "").split("|") if o]
         if layout == "question":
             row = {**example, **{f"选项{chr(65 + i)}": o for i, o in enumerate(options)}}
-            ws.append([row.get(c, "") for c in columns])
+            append_row(ws, [row.get(c, "") for c in columns])
             continue
         answer = example.get("答案", "")
         kind = example["题型"]
@@ -95,7 +95,7 @@ def xlsx_template(layout: Literal["question", "option"] = "question") -> bytes:
             base = {**example, "题号": str(number)} if index == 0 else {"题号": str(number)}
             if kind in ("单选题", "多选题", "排序题") and index == 0:
                 base["答案"] = ""
-            ws.append([{**base, **extra}.get(c, "") for c in columns])
+            append_row(ws, [{**base, **extra}.get(c, "") for c in columns])
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
