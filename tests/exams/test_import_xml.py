@@ -116,3 +116,9 @@ def test_package_problems_are_clear() -> None:
         archive.writestr("item.xml", read("qti21_choice.xml"))
     assert "imsmanifest.xml" in parse_import(no_manifest.getvalue(), "qti").errors[0].msg
     assert not parse_import(b"PK\x03\x04 not really", "qti").ok
+
+
+def test_a_bad_number_in_qti_is_an_item_error_not_a_crash() -> None:
+    bad = read("qti21_choice.xml").replace(b'normalMaximum="2"', b'normalMaximum="two"')
+    result = parse_qti(bad, "helmet.xml")
+    assert not result.ok and result.errors[0].loc == "helmet.xml"

@@ -247,7 +247,10 @@ def _add_item(root: Element, item_ref: str, result: ImportResult, files: dict[st
     if item.tag != "assessmentItem":
         raise _Problem(_("%(name)s is not a QTI assessment item.", name=item_ref))
     explanation = "".join(_inner(f) for f in item.findall("modalFeedback"))
-    qtype, config, stem, points = _item(item)
+    try:
+        qtype, config, stem, points = _item(item)
+    except ValueError:  # a number attribute (mappedValue, normalMaximum …) that is not a number
+        raise _Problem(_("%(name)s has a number that is not a number.", name=item_ref)) from None
     result.add(SourceRef(item=item_ref), type=qtype, stem=stem, config=config, points=points or 1.0,
                title=item.get("title", ""), external_id=item.get("identifier", ""), explanation=explanation,
                attachments=list(files.values()))
