@@ -18,10 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.access import CurrentUser, allow
 from app.accounts.models import User
 from app.core.config import get_settings
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
-from app.core.routing import DbSession, keep_writes, make_router
+from app.core.routing import DbSession, make_router
 from app.media import permissions, service
 from app.media.models import MediaAsset, MediaRendition, UploadStatus
 from app.media.receive import receive_chunk, receive_multipart
@@ -164,7 +164,7 @@ async def put_chunk(request: Request, db: DbSession, user: CurrentUser, upload_i
     return upload_out(upload)
 
 
-def _complete(db: Session, user: User, upload_id: str, request: Request) -> AcceptedOut:
+def _complete(db: Session, user: User, upload_id: str) -> AcceptedOut:
     upload = service.get_upload(db, user, upload_id)
     if upload.status == UploadStatus.completed and upload.asset_id:
         return AcceptedOut(id=upload.asset_id, status=service.asset_state(db, db.get(MediaAsset, upload.asset_id)).status)  # type: ignore[arg-type]
@@ -183,11 +183,12 @@ def _complete(db: Session, user: User, upload_id: str, request: Request) -> Acce
     staged = StagedFile(staged_path, hash_file(staged_path), upload.size_bytes)
     try:
         asset = intake(db, user, staged, filename=upload.filename, title=upload.title, kind=upload.requested_kind, store=store)
-    except Exception:
-        # Refused: nothing stays behind, not even the upload session (its bytes are gone already).
+    except DomainError as exc:
+        # Refused: nothing stays behind, not even the upload session (its bytes are gone already). The
+        # route commits this delete although it answers with an error (TransactionalRoute's keep_writes).
         db.rollback()
         db.delete(db.merge(upload))
-        keep_writes(request)
+        exc.keep_writes = True  # type: ignore[attr-defined]
         raise
     service.finish_upload(db, upload, asset)
     return AcceptedOut(id=asset.id, status="queued")
@@ -195,6 +196,6 @@ def _complete(db: Session, user: User, upload_id: str, request: Request) -> Acce
 
 @router.post("/uploads/{upload_id}/complete", name="api:media_upload_complete", status_code=202, response_model=AcceptedOut,
              dependencies=[allow(*MANAGERS)])
-def complete_upload(request: Request, db: DbSession, user: CurrentUser, upload_id: str) -> AcceptedOut:
+def complete_upload(db: DbSession, user: CurrentUser, upload_id: str) -> AcceptedOut:
     """Validate the assembled file and queue its processing (202 as `POST /api/v1/media`). Repeating it is safe."""
-    return _complete(db, user, upload_id, request)
+    return _complete(db, user, upload_id)
