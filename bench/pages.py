@@ -104,7 +104,11 @@ async def hammer(clients: list[httpx.AsyncClient], paths: str | list[str], secon
         nonlocal errors
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            response = await client.get(path)
+            try:
+                response = await client.get(path)
+            except httpx.RemoteProtocolError:  # the server closed an idle keep-alive connection: reconnect
+                started = time.perf_counter()
+                response = await client.get(path)
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
                 errors += 1

@@ -18,11 +18,11 @@ from sqlmodel import Session
 
 from app.accounts import signin
 from app.accounts.models import AuthSession, Role, User
-from app.core.db import get_database
+from app.core.db import begin_read, get_database
 from app.core.errors import DomainError, NotAuthenticated, PermissionDenied
 from app.core.i18n import N_
 from app.core.models import utcnow
-from app.core.routing import SAFE_METHODS, get_db
+from app.core.routing import get_db
 from app.core.security import SESSION_COOKIE
 
 
@@ -63,18 +63,13 @@ def resolve_principal(request: Request, db: Session) -> Principal | None:
             auth, user = resolved
             principal = Principal(user=user, auth_session=auth, via="session")
             if signin.needs_touch(auth, now):
-                if request.method in SAFE_METHODS:
-                    # A read request: slide the idle timeout in a short transaction of its own. End the
-                    # request's read transaction first so that it gives its connection back: a request must
-                    # never hold two pooled connections at once (under load that starves the pool).
-                    db.commit()
-                    database = getattr(request.app.state, "database", None) or get_database()
-                    with database.transaction() as side:
-                        signin.touch_session(side, auth.id or 0, now=now)
-                else:
-                    # A write request already holds SQLite's write lock (BEGIN IMMEDIATE); a second writer
-                    # would wait on it. Slide the timeout inside the request's own transaction instead.
-                    signin.touch_session(db, auth.id or 0, now=now)
+                # Slide the idle timeout in a short transaction of its own. End the request's read
+                # transaction first so that it gives its connection back: a request must never hold two
+                # pooled connections at once (under load that starves the pool).
+                db.commit()
+                database = getattr(request.app.state, "database", None) or get_database()
+                with database.transaction() as side:
+                    signin.touch_session(side, auth.id or 0, now=now)
     request.state.principal = principal
     request.state.user = principal.user if principal else None
     return principal
@@ -118,7 +113,14 @@ class AccessRule:
         return self.kind in ("public", "signed_in") or bool(self.roles & roles)
 
     def __call__(self, request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal | None:
-        principal = resolve_principal(request, db)
+        # The check runs in a thread of its own, before the endpoint's: read in a deferred transaction
+        # (no SQLite write lock yet, even for a POST) and end it here, so that no connection or lock is
+        # held while the request waits for the endpoint's thread.
+        begin_read(db)
+        try:
+            principal = resolve_principal(request, db)
+        finally:
+            db.commit()
         if self.kind == "public":
             return principal
         if principal is None:

@@ -58,6 +58,13 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
+def begin_read(session: Session) -> None:
+    """Start the session's next transaction as a plain read (SQLite: BEGIN DEFERRED) even if the session
+    writes later: the write lock is then taken by the transaction that writes, not by this one."""
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+
+
 class Database:
     """Hands out sessions. Tests replace it with one bound to a connection in a rolled-back transaction."""
 

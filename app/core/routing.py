@@ -5,11 +5,19 @@ handler returns a response below 400 the session is committed *before* that resp
 client never sees success for a write that did not land; a commit that fails becomes an error
 response. Any exception or an error response rolls back. Every router in the app is an `APIRouter`
 made by `make_router`, and a test checks that every route is a TransactionalRoute.
+
+Sync endpoints (all of ours) commit or roll back in the same worker thread that ran them, right after
+they return. Were the commit a separate hop to the thread pool, a finished request would keep its
+connection (and on SQLite a writer its write lock) while queued for a free thread, and under load the
+threads could all be waiting for connections or locks held by requests waiting for a thread.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,6 +31,9 @@ from app.core.db import get_database
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
+_current_request: ContextVar[Request | None] = ContextVar("shixun_request_with_db", default=None)
+
+
 async def get_db(request: Request) -> Session:
     """Async only so that it runs on the event loop: creating a Session does no I/O."""
     session: Session | None = getattr(request.state, "db", None)
@@ -30,6 +41,7 @@ async def get_db(request: Request) -> Session:
         database = getattr(request.app.state, "database", None) or get_database()
         session = database.new_session(write=request.method not in SAFE_METHODS)
         request.state.db = session
+        _current_request.set(request)  # copied into the thread that runs the endpoint
     return session
 
 
@@ -53,7 +65,43 @@ def _finish(request: Request, commit: bool) -> None:
         request.state.db = None
 
 
+def _end_transaction(request: Request, commit: bool) -> None:
+    """In the endpoint's thread: commit or roll back, keep the session open for serialising the result."""
+    session: Session | None = getattr(request.state, "db", None)
+    if session is None:
+        return
+    request.state.db_done = True
+    if commit:
+        session.commit()
+    else:
+        session.expunge_all()
+        session.rollback()
+
+
+def _committing_in_thread(endpoint: Callable[..., Any], default_status: int) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        request = _current_request.get()
+        if request is None:  # the endpoint takes no session: nothing to finish here
+            return endpoint(*args, **kwargs)
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException as exc:
+            _end_transaction(request, bool(getattr(exc, "keep_writes", False)))
+            raise
+        status = result.status_code if isinstance(result, Response) else default_status
+        _end_transaction(request, status < 400 or bool(getattr(request.state, "keep_writes", False)))
+        return result
+
+    return run
+
+
 class TransactionalRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _committing_in_thread(endpoint, kwargs.get("status_code") or 200)
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -62,13 +110,25 @@ class TransactionalRoute(APIRoute):
                 response = await handler(request)
             except BaseException as exc:
                 # Some errors are themselves records to keep (a failed sign-in counts toward the lock).
-                await run_in_threadpool(_finish, request, bool(getattr(exc, "keep_writes", False)))
+                await _close(request, bool(getattr(exc, "keep_writes", False)))
                 raise
-            commit = response.status_code < 400 or bool(getattr(request.state, "keep_writes", False))
-            await run_in_threadpool(_finish, request, commit)
+            await _close(request, response.status_code < 400 or bool(getattr(request.state, "keep_writes", False)))
             return response
 
         return route_handler
+
+
+async def _close(request: Request, commit: bool) -> None:
+    session: Session | None = getattr(request.state, "db", None)
+    if session is None:
+        return
+    if getattr(request.state, "db_done", False) and not session.in_transaction():
+        session.close()  # already committed or rolled back in the endpoint's thread: no I/O left
+        request.state.db = None
+        return
+    # An async endpoint, a dependency that failed before the endpoint ran, or lazy loads while
+    # serialising the result opened a transaction: finish it in a thread (it may do I/O).
+    await run_in_threadpool(_finish, request, commit and not getattr(request.state, "db_done", False))
 
 
 def keep_writes(request: Request) -> None:
