@@ -365,6 +365,20 @@ def complete_material(session: Session, user: User, course_id: int, material_id:
     return _record(session, user, course_id, material_id, now)
 
 
+def material_in_version(session: Session, enrolment: Enrolment, material_id: int, *, kind: str | None = None) -> dict[str, Any]:
+    """A material as frozen in the version the trainee learns; NotFound when absent (or not of `kind`)."""
+    material = _find_material(session, _version(session, enrolment), material_id)
+    if kind is not None and material["kind"] != kind:
+        raise NotFound()
+    return material
+
+
+def progress_for_update(session: Session, enrolment: Enrolment, material_id: int, *, now: datetime | None = None) -> MaterialProgress:
+    """The trainee's progress row of a material, created if missing and locked (FOR UPDATE on
+    PostgreSQL; SQLite writers are serialised) for a read-modify-write of its state (video heartbeats)."""
+    return _progress_row(session, enrolment, material_id, now or utcnow())
+
+
 def _maybe_complete(session: Session, enrolment: Enrolment, version: CourseVersion, now: datetime) -> bool:
     done = _completed_ids(session, enrolment.id or 0)
     if not all(_lesson_done(lesson, done) for lesson in _lessons(snapshot_of(session, version))):

@@ -10,10 +10,16 @@ text               {"kind": "text", "v": 1, "html": "<p>…</p>", "clause_ids": 
                    Rich text, sanitised with nh3 on the way in (scripts, event handlers, styles and
                    unknown tags are removed). `clause_ids` are standard clauses shown as part of the
                    text; each one is also recorded as a citation. At least one of the two is needed.
-video              {"kind": "video", "v": 1, "asset_id": "…", "duration_s": 600}
-                   An opaque media asset id; the media layer reports the asset's state (until it
-                   exists every video reads as "processing") and calls `complete_material` when the
-                   trainee has watched enough.
+video              {"kind": "video", "v": 1, "asset_id": "…", "duration_s": 600, "completion_percent": 90,
+                    "no_seek": false, "subtitles": [{"lang": "zh-CN", "label": "中文", "vtt": "WEBVTT…"}]}
+                   A media asset id (app.media); `duration_s` is informative (the asset's probed
+                   length is the one the completion rule uses). Complete when the server has seen
+                   `completion_percent` (50–100) of the distinct seconds watched, in wall-clock time
+                   consistent with it (app/courses/video.py); `no_seek` keeps the player, and the
+                   intervals the server counts, from going past the furthest point watched.
+                   `subtitles` (0–3 tracks) are WebVTT text (SubRip is converted when saved).
+                   The last three fields were added later with defaults: v1 configs without them
+                   still read the same.
 picture_book       {"kind": "picture_book", "v": 1, "pages": [{"image": "asset-id", "caption": "…"}]}
                    Ordered pages (1–200); complete when every page has been seen.
 scene              {"kind": "scene", "v": 1, "name": "…", "location": "…", "photos": ["asset-id"],
@@ -35,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
+from app.courses import subtitles
 
 CONFIG_VERSION = 1
 
@@ -80,10 +87,26 @@ class TextConfig(_Config):
         return self
 
 
+class Subtitle(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    lang: str = Field(default="zh-CN", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    label: str = Field(default="中文", min_length=1, max_length=40)
+    vtt: str = Field(min_length=1, max_length=subtitles.MAX_CHARS + 1000)
+
+    @field_validator("vtt")
+    @classmethod
+    def _normalise(cls, value: str) -> str:
+        return subtitles.normalise(value)  # SubtitleError is a ValueError: reported at config.subtitles.N.vtt
+
+
 class VideoConfig(_Config):
     kind: Literal["video"] = "video"
     asset_id: AssetRef
     duration_s: int | None = Field(default=None, ge=1, le=24 * 3600)
+    completion_percent: int = Field(default=90, ge=50, le=100)
+    no_seek: bool = False
+    subtitles: list[Subtitle] = Field(default_factory=list, max_length=3)
 
 
 class Page(BaseModel):

@@ -18,7 +18,8 @@ from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, is_htmx, redirect, render
-from app.courses import learning
+from app.courses import learning, video
+from app.courses import media_access as _media_access  # noqa: F401  (registers the trainees' media viewer check)
 from app.courses.models import Enrolment, MaterialKind
 
 router = make_router(tags=["pages: learning"])
@@ -69,7 +70,10 @@ def _player(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, 
     config = current.material["config"]
     pages = len(config.get("pages", [])) if current.material["kind"] == MaterialKind.picture_book.value else 0
     page = min(max(page, 0), max(pages - 1, 0))
-    return {"view": view, "item": item, "current": current, "config": config, "page": page, "pages": pages,
+    player = video.player(db, config, current.state) if current.material["kind"] == MaterialKind.video.value else None
+    if player is not None:
+        current.asset_status = player.status
+    return {"view": view, "item": item, "current": current, "config": config, "page": page, "pages": pages, "video": player,
             "seen": set(current.state.get("pages_seen", [])), "lesson_done": learning.lesson_done(view),
             "clauses": learning.cited_clauses(db, config.get("clause_ids", [])), "weekday_names": WEEKDAY_NAMES,
             "kind_label": lambda kind: MaterialKind(kind).label,
@@ -131,3 +135,23 @@ def material_page_seen(request: Request, db: DbSession, user: CurrentUser, lesso
         learning.page_seen(db, user, enrolment.course_id, material_id, seen_from)
     learning.page_seen(db, user, enrolment.course_id, material_id, page)
     return _after_action(request, db, user, lesson_id, _index_of(before, material_id), page, state)
+
+
+# ---------------------------------------------------------------------------------------------
+# Video: heartbeats from the player (JSON, under /api/ so errors are problem+json) and subtitles
+
+
+@router.post("/api/v1/lessons/{lesson_id}/materials/{material_id}/heartbeats", name="courses:video_heartbeat",
+             response_model=video.HeartbeatOut, dependencies=[signed_in()], tags=["learning"])
+def video_heartbeat(db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, beat: video.Heartbeat) -> video.HeartbeatOut:
+    """The player reports the stretches of media time it played and where it is; the server merges
+    them and decides completion (app/courses/video.py). Replaying a heartbeat changes nothing."""
+    return video.record_heartbeat(db, user, lesson_id, material_id, beat)
+
+
+@router.get("/learn/lessons/{lesson_id}/materials/{material_id}/subtitles/{index}.vtt", name="courses:subtitles",
+            dependencies=[signed_in()])
+def video_subtitles(db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, index: int) -> Response:
+    text = video.subtitle_text(db, user, lesson_id, material_id, index)
+    return Response(text, media_type="text/vtt; charset=utf-8",
+                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})

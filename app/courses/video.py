@@ -1,0 +1,354 @@
+"""Video materials: watched intervals, the skip-proof completion rule, heartbeats, resume, and what the
+player needs (sources, poster, subtitles).
+
+Completion is decided here from what the player reports, never from a "done" flag. Every few seconds
+(and on pause, end and leaving the page) the player sends a heartbeat: the stretches of media time it
+played since the last one, as intervals [start, end], and where it is now. The server merges them
+into the material's progress state and completes the material when
+
+1. the distinct seconds watched reach the material's `completion_percent` (default 90) of the video's
+   length, and
+2. the wall-clock time since the first heartbeat is consistent with that: at least
+   watched / MAX_RATE - SLACK_S seconds (nobody watches faster than the player's fastest rate).
+
+Seeking to the end adds nothing: only played stretches count, and each second counts once however
+often it is replayed. With `no_seek`, the player will not go past the furthest point watched, and
+the server ignores intervals that start beyond it (+ tolerance). Heartbeats are idempotent: intervals
+are merged as a union, and a replayed or late heartbeat (same player session, not a newer sequence
+number) never moves the resume position back.
+
+State, in courses_material_progress.state (JSON) of a video:
+    {"watched": [[0.0, 61.5], [90.0, 95.25]],  merged, sorted, disjoint (seconds, 2 decimals)
+     "watched_s": 66.75, "position": 95.25, "furthest": 61.5,
+     "first_beat_at": "…", "last_beat_at": "…", "beat": {"session": "…", "seq": 7}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+
+from app.accounts.models import User
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.i18n import gettext as _
+from app.core.models import utcnow
+from app.courses import learning
+from app.courses.models import MaterialKind
+from app.media import service as media
+from app.media.models import AssetKind, AssetStatus, MediaAsset, MediaRendition, RenditionKind
+
+Interval = tuple[float, float]
+
+MAX_RATE = 2.0  # the player's fastest playback rate; the wall-clock rule assumes nobody watches faster
+SLACK_S = 10.0  # network delay, the heartbeat period, clocks: the wall-clock rule forgives this much
+TOLERANCE_S = 2.0  # no-seek: how far past the furthest point an interval may start (timeupdate granularity)
+END_TOLERANCE_S = 1.0  # intervals may end this far past the probed length (containers disagree slightly)
+COUNT_TOLERANCE_S = 0.5  # "90 %" is reached half a second early (the last frame never reports the very end)
+MAX_INTERVALS_PER_BEAT = 100
+MAX_STORED_INTERVALS = 1000
+RESUME_NEAR_END_S = 3.0  # a position this close to the end resumes from the start
+HEARTBEAT_SECONDS = 5
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure rules (unit-tested without a database)
+
+
+def merge_intervals(intervals: Iterable[Sequence[float]]) -> list[Interval]:
+    """Sorted, disjoint intervals covering the same seconds; touching or overlapping ones are joined,
+    empty ones dropped."""
+    merged: list[Interval] = []
+    for start, end in sorted((float(s), float(e)) for s, e in intervals):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def covered_seconds(merged: Sequence[Interval]) -> float:
+    return sum(end - start for start, end in merged)
+
+
+def furthest_point(merged: Sequence[Interval], tolerance: float = TOLERANCE_S) -> float:
+    """The end of the stretch watched from the beginning (gaps up to `tolerance` bridged): how far a
+    no-seek player may go."""
+    end = 0.0
+    for start, stop in merged:
+        if start > end + tolerance:
+            break
+        end = max(end, stop)
+    return end
+
+
+def admit(watched: Sequence[Interval], new: Iterable[Sequence[float]], *, no_seek: bool,
+          tolerance: float = TOLERANCE_S) -> list[Interval]:
+    """`watched` with the `new` intervals added. With `no_seek`, an interval counts only if it starts
+    within `tolerance` of the furthest point reached (counting the new intervals admitted before it)."""
+    if not no_seek:
+        return merge_intervals([*watched, *new])
+    merged = merge_intervals(watched)
+    pending = merge_intervals(new)
+    while pending:
+        limit = furthest_point(merged, tolerance) + tolerance
+        reachable = [iv for iv in pending if iv[0] <= limit]
+        if not reachable:
+            break
+        merged = merge_intervals([*merged, *reachable])
+        pending = [iv for iv in pending if iv[0] > limit]
+    return merged
+
+
+@dataclass(frozen=True)
+class Verdict:
+    complete: bool
+    reason: str  # "ok", "not-enough", "too-fast", "no-duration"
+    needed_s: float
+    min_elapsed_s: float
+
+
+def completion_verdict(watched_s: float, duration_s: float | None, elapsed_s: float, *, percent: int = 90,
+                       max_rate: float = MAX_RATE, slack_s: float = SLACK_S) -> Verdict:
+    """Whether `watched_s` distinct seconds of a `duration_s` video, reported over `elapsed_s` seconds
+    of wall-clock time since the first heartbeat, complete the material."""
+    if not duration_s or duration_s <= 0:
+        return Verdict(False, "no-duration", 0.0, 0.0)
+    needed = duration_s * percent / 100
+    min_elapsed = max(0.0, watched_s / max_rate - slack_s)
+    if watched_s + COUNT_TOLERANCE_S < needed:
+        return Verdict(False, "not-enough", needed, min_elapsed)
+    if elapsed_s < min_elapsed:
+        return Verdict(False, "too-fast", needed, min_elapsed)
+    return Verdict(True, "ok", needed, min_elapsed)
+
+
+def _round(value: float) -> float:
+    return round(value, 2)
+
+
+@dataclass
+class VideoState:
+    watched: list[Interval] = field(default_factory=list)
+    position: float = 0.0
+    first_beat_at: str | None = None
+    last_beat_at: str | None = None
+    session: str = ""
+    seq: int = -1
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> VideoState:
+        beat = state.get("beat") or {}
+        return cls(watched=[(float(s), float(e)) for s, e in state.get("watched", [])], position=float(state.get("position", 0.0)),
+                   first_beat_at=state.get("first_beat_at"), last_beat_at=state.get("last_beat_at"),
+                   session=str(beat.get("session", "")), seq=int(beat.get("seq", -1)))
+
+    @property
+    def watched_s(self) -> float:
+        return covered_seconds(self.watched)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"watched": [[_round(s), _round(e)] for s, e in self.watched], "watched_s": _round(self.watched_s),
+                "position": _round(self.position), "furthest": _round(furthest_point(self.watched)),
+                "first_beat_at": self.first_beat_at, "last_beat_at": self.last_beat_at,
+                "beat": {"session": self.session, "seq": self.seq}}
+
+
+def apply_beat(state: VideoState, intervals: Sequence[Interval], position: float, *, session: str, seq: int, now: datetime,
+               no_seek: bool, duration_s: float) -> VideoState:
+    """The state after one heartbeat (already validated and clipped to the video's length)."""
+    watched = admit(state.watched, intervals, no_seek=no_seek)
+    stale = session == state.session and seq <= state.seq  # a replay, or overtaken by a newer heartbeat
+    new_position = state.position if stale else min(max(position, 0.0), duration_s)
+    if no_seek and not stale:
+        new_position = min(new_position, furthest_point(watched) + TOLERANCE_S)
+    stamp = now.isoformat()
+    return VideoState(watched=watched, position=new_position, first_beat_at=state.first_beat_at or stamp,
+                      last_beat_at=stamp if not stale else (state.last_beat_at or stamp),
+                      session=state.session if stale else session, seq=state.seq if stale else seq)
+
+
+def resume_position(state: dict[str, Any], duration_s: float | None) -> float:
+    position = float(state.get("position", 0.0) or 0.0)
+    if duration_s and position >= duration_s - RESUME_NEAR_END_S:
+        return 0.0
+    return position
+
+
+def elapsed_since_first(state: VideoState, now: datetime) -> float:
+    if not state.first_beat_at:
+        return 0.0
+    return max(0.0, (now - datetime.fromisoformat(state.first_beat_at)).total_seconds())
+
+
+# ---------------------------------------------------------------------------------------------
+# Heartbeats
+
+Seconds = Annotated[float, Field(ge=0, le=24 * 3600, allow_inf_nan=False)]
+
+
+class Heartbeat(BaseModel):
+    """What the player reports. `session`: random per page load; `seq` grows with every heartbeat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    seq: int = Field(ge=0, le=2**31 - 1)
+    position: Seconds
+    intervals: list[tuple[Seconds, Seconds]] = Field(default_factory=list, max_length=MAX_INTERVALS_PER_BEAT)
+    rate: float = Field(default=1.0, gt=0, le=16, allow_inf_nan=False)
+    event: Literal["play", "tick", "pause", "seek", "ended", "hide"] = "tick"
+
+
+class HeartbeatOut(BaseModel):
+    completed: bool
+    just_completed: bool
+    course_completed: bool
+    watched_s: float
+    watched_percent: int
+    position: float
+    furthest: float
+    duration_s: float
+    needed_percent: int
+
+
+def clean_intervals(beat: Heartbeat, duration_s: float) -> list[Interval]:
+    """The beat's intervals clipped to the video; ValidationFailed (422) for impossible ones."""
+    errors: list[dict[str, Any]] = []
+    limit = duration_s + END_TOLERANCE_S
+    if beat.position > limit:
+        errors.append({"loc": ["body", "position"], "msg": f"beyond the end of the video ({duration_s:.1f} s)"})
+    clean: list[Interval] = []
+    for i, (start, end) in enumerate(beat.intervals):
+        if end < start:
+            errors.append({"loc": ["body", "intervals", i], "msg": "ends before it starts"})
+        elif end > limit:
+            errors.append({"loc": ["body", "intervals", i], "msg": f"beyond the end of the video ({duration_s:.1f} s)"})
+        else:
+            clean.append((start, min(end, duration_s)))
+    if errors:
+        raise ValidationFailed(_("The progress report is not valid."), errors=errors)
+    return clean
+
+
+def video_asset(session: Session, config: dict[str, Any]) -> MediaAsset | None:
+    asset = media.get_asset(session, str(config.get("asset_id", "")))
+    return asset if asset is not None and asset.kind == AssetKind.video else None
+
+
+def duration_of(asset: MediaAsset | None, config: dict[str, Any]) -> float | None:
+    if asset is not None and asset.duration_s:
+        return float(asset.duration_s)
+    return float(config["duration_s"]) if config.get("duration_s") else None
+
+
+def record_heartbeat(session: Session, user: User, lesson_id: int, material_id: int, beat: Heartbeat, *,
+                     now: datetime | None = None) -> HeartbeatOut:
+    """Merge a heartbeat into the trainee's progress and complete the material when the rule says so
+    (through learning.complete_material, which awards the course's hours exactly once)."""
+    now = now or utcnow()
+    enrolment = learning.course_of_lesson_id(session, user, lesson_id)
+    if enrolment.started_at is None:
+        raise Conflict(_("Start the course first."))
+    material = learning.material_in_version(session, enrolment, material_id, kind=MaterialKind.video.value)
+    config = material["config"]
+    asset = video_asset(session, config)
+    duration = duration_of(asset, config)
+    if asset is None or asset.status != AssetStatus.ready or not duration:
+        raise Conflict(_("This video is not ready to be played yet."))
+    intervals = clean_intervals(beat, duration)
+    row = learning.progress_for_update(session, enrolment, material_id, now=now)
+    before = VideoState.from_state(row.state)
+    after = apply_beat(before, intervals, beat.position, session=beat.session, seq=beat.seq, now=now,
+                       no_seek=bool(config.get("no_seek")), duration_s=duration)
+    if len(after.watched) > MAX_STORED_INTERVALS:
+        raise ValidationFailed(_("The progress report is not valid."),
+                               errors=[{"loc": ["body", "intervals"], "msg": "too many separate stretches watched"}])
+    row.state = {**row.state, **after.to_state()}
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    percent = int(config.get("completion_percent") or 90)
+    verdict = completion_verdict(after.watched_s, duration, elapsed_since_first(after, now), percent=percent)
+    just_completed = False
+    if verdict.complete and row.completed_at is None:
+        row = learning.complete_material(session, user, enrolment.course_id, material_id, now=now)
+        just_completed = True
+    session.refresh(enrolment)
+    return HeartbeatOut(completed=row.completed_at is not None, just_completed=just_completed,
+                        course_completed=enrolment.completed_at is not None, watched_s=_round(after.watched_s),
+                        watched_percent=min(100, int(100 * after.watched_s / duration)), position=_round(after.position),
+                        furthest=_round(furthest_point(after.watched)), duration_s=_round(duration), needed_percent=percent)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the player shows
+
+
+@dataclass
+class Player:
+    asset: MediaAsset | None
+    status: str  # the asset's state: queued, processing, ready, failed, or "missing"
+    progress: int
+    hls: MediaRendition | None = None
+    mp4: MediaRendition | None = None
+    poster: MediaRendition | None = None
+    duration_s: float | None = None
+    resume_s: float = 0.0
+    furthest_s: float = 0.0
+    watched_s: float = 0.0
+    no_seek: bool = False
+    percent: int = 90
+    subtitles: list[dict[str, Any]] = field(default_factory=list)
+    heartbeat_s: int = HEARTBEAT_SECONDS
+
+    @property
+    def resume_label(self) -> str:
+        whole = int(self.resume_s)
+        return f"{whole // 60}:{whole % 60:02d}"
+
+    @property
+    def watched_percent(self) -> int:
+        return min(100, int(100 * self.watched_s / self.duration_s)) if self.duration_s else 0
+
+
+def player(session: Session, config: dict[str, Any], state: dict[str, Any]) -> Player:
+    """The player of a video material for a trainee whose progress state is `state` (two or three
+    queries: the asset, then its renditions once ready, or its job while processing)."""
+    asset = video_asset(session, config)
+    common: dict[str, Any] = {"no_seek": bool(config.get("no_seek")), "percent": int(config.get("completion_percent") or 90),
+              "subtitles": [{"lang": s.get("lang", "zh-CN"), "label": s.get("label", "")} for s in config.get("subtitles", [])]}
+    if asset is None:
+        return Player(None, "missing", 0, **common)
+    if asset.status != AssetStatus.ready:
+        state_now = media.asset_state(session, asset)
+        return Player(asset, state_now.status, state_now.progress, duration_s=duration_of(asset, config), **common)
+    renditions = session.exec(select(MediaRendition).where(col(MediaRendition.asset_id) == asset.id,
+                                                           col(MediaRendition.kind).in_([RenditionKind.hls.value, RenditionKind.mp4.value,
+                                                                                         RenditionKind.poster.value]))
+                              .order_by(col(MediaRendition.position))).all()
+    first = {r.kind: r for r in reversed(renditions)}
+    duration = duration_of(asset, config)
+    watched = VideoState.from_state(state)
+    return Player(asset, AssetStatus.ready.value, 100, hls=first.get(RenditionKind.hls.value), mp4=first.get(RenditionKind.mp4.value),
+                  poster=first.get(RenditionKind.poster.value), duration_s=duration, resume_s=_round(resume_position(state, duration)),
+                  furthest_s=_round(furthest_point(watched.watched)), watched_s=_round(watched.watched_s), **common)
+
+
+def subtitle_text(session: Session, user: User, lesson_id: int, material_id: int, index: int) -> str:
+    """Track `index` of a video material in the version the trainee learns."""
+    enrolment = learning.course_of_lesson_id(session, user, lesson_id)
+    if enrolment.started_at is None:
+        raise NotFound()
+    material = learning.material_in_version(session, enrolment, material_id, kind=MaterialKind.video.value)
+    tracks = material["config"].get("subtitles", [])
+    if not 0 <= index < len(tracks):
+        raise NotFound()
+    return str(tracks[index]["vtt"])
