@@ -23,7 +23,7 @@ from app.core.routing import DbSession, make_router
 from app.core.templating import env as templates_env
 from app.core.templating import flash, redirect, render
 from app.core.timeutil import format_datetime
-from app.courses import permissions, reports, service
+from app.courses import permissions, reports, service, video
 from app.courses.models import Course, MaterialKind
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
 from app.standards import service as standards
@@ -234,8 +234,7 @@ def material_config(kind: str, form: dict[str, Any], clause_ids: list[int]) -> d
     if kind == MaterialKind.text:
         return {"html": form.get("html", ""), "clause_ids": clause_ids}
     if kind == MaterialKind.video:
-        duration = form.get("duration_s", "").strip()
-        return {"asset_id": form.get("asset_id", ""), "duration_s": int(duration) if duration.isdigit() else None}
+        return video.form_config(form)
     if kind == MaterialKind.picture_book:
         pages = []
         for line in _lines(form.get("pages", "")):
@@ -259,6 +258,10 @@ class MaterialForm(BaseModel):
     clause_ids: list[int] = Field(default_factory=list)
     asset_id: str = ""
     duration_s: str = ""
+    completion_percent: str = ""
+    no_seek: str = ""
+    subtitles_vtt: str = ""
+    subtitles_label: str = ""
     pages: str = ""
     name: str = ""
     location: str = ""
@@ -293,7 +296,7 @@ def material_new(request: Request, db: DbSession, user: CurrentUser, lesson_id: 
         raise NotFound()
     return render(request, "courses/authoring/material.html", {
         "material": None, "new_kind": kind, "course": course, "lesson": lesson, "values": dict.fromkeys(MaterialForm.model_fields, ""),
-        "chosen": [], "standards_by_id": {}, "versions_by_id": {}})
+        "chosen": [], "standards_by_id": {}, "versions_by_id": {}, **video.editor_context(db, user, kind)})
 
 
 @router.get("/author/materials/{material_id}", name="author:material_edit", dependencies=[allow(*AUTHORS)])
@@ -304,13 +307,15 @@ def material_edit(request: Request, db: DbSession, user: CurrentUser, material_i
               "pages": "\n".join(f"{p['image']} | {p.get('caption', '')}" for p in config.get("pages", [])),
               "name": config.get("name", ""), "location": config.get("location", ""), "photos": "\n".join(config.get("photos", [])),
               "equipment": "\n".join(config.get("equipment", [])), "notes": config.get("notes", ""),
-              "checklist_id": config.get("checklist_id", ""), "instructions": config.get("instructions", "")}
+              "checklist_id": config.get("checklist_id", ""), "instructions": config.get("instructions", ""),
+              **(video.form_values(config) if material.kind == MaterialKind.video else {})}
     clauses = standards.clauses_by_id(db, set(config.get("clause_ids", [])))
     return render(request, "courses/authoring/material.html", {
         "material": material, "course": course, "lesson": lesson, "values": values,
         "chosen": [clauses[i] for i in config.get("clause_ids", []) if i in clauses],
         "standards_by_id": standards.standards_by_id(db, {v.standard_id for v in _versions(db, clauses.values())}),
         "versions_by_id": {v.id: v for v in _versions(db, clauses.values())},
+        **video.editor_context(db, user, material.kind, values["asset_id"]),
     })
 
 

@@ -34,11 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.i18n import gettext as _
+from app.core.jobs import Job, JobStatus
 from app.core.models import utcnow
 from app.courses import learning
 from app.courses.models import MaterialKind
+from app.media import permissions as media_permissions
 from app.media import service as media
 from app.media.models import AssetKind, AssetStatus, MediaAsset, MediaRendition, RenditionKind
 
@@ -352,3 +355,72 @@ def subtitle_text(session: Session, user: User, lesson_id: int, material_id: int
     if not 0 <= index < len(tracks):
         raise NotFound()
     return str(tracks[index]["vtt"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The material editor: choosing a video and the form fields of a video material
+
+
+@dataclass
+class AssetChoice:
+    id: str
+    title: str
+    status: str  # queued, processing, ready, failed
+    progress: int
+    duration_s: float | None
+
+
+def _choice(asset: MediaAsset, job_status: str | None, job_progress: int | None) -> AssetChoice:
+    if asset.status == AssetStatus.ready:
+        status, progress = AssetStatus.ready.value, 100
+    elif job_status in (JobStatus.failed, JobStatus.cancelled):
+        status, progress = AssetStatus.failed.value, job_progress or 0
+    elif job_status == JobStatus.running:
+        status, progress = AssetStatus.processing.value, job_progress or 0
+    else:
+        status, progress = AssetStatus.queued.value, 0
+    return AssetChoice(asset.id, asset.title, status, progress, asset.duration_s)
+
+
+def authoring_choices(session: Session, user: User, selected: str = "", *, limit: int = 100) -> list[AssetChoice]:
+    """The author's own videos that are ready or on their way (newest first, one query), plus the one
+    the material uses now whoever uploaded it."""
+    stmt = (select(MediaAsset, Job.status, Job.progress).outerjoin(Job, col(Job.id) == MediaAsset.job_id)
+            .where(MediaAsset.kind == AssetKind.video.value))
+    mine = session.exec(stmt.where(MediaAsset.owner_id == user.id).order_by(col(MediaAsset.created_at).desc()).limit(limit)).all()
+    choices = [_choice(a, s, p) for a, s, p in mine]
+    choices = [c for c in choices if c.status != AssetStatus.failed or c.id == selected]
+    if selected and all(c.id != selected for c in choices):
+        row = session.exec(stmt.where(MediaAsset.id == selected)).first()
+        if row is not None and media.can_view(session, user, row[0]):
+            choices.insert(0, _choice(*row))
+    return choices
+
+
+def form_config(form: dict[str, Any]) -> dict[str, Any]:
+    """A video material's config from the editor's fields (validated afterwards by VideoConfig)."""
+    duration = str(form.get("duration_s", "")).strip()
+    config: dict[str, Any] = {"asset_id": str(form.get("asset_id", "")).strip(), "duration_s": duration or None,
+                              "completion_percent": str(form.get("completion_percent", "")).strip() or 90,
+                              "no_seek": form.get("no_seek") == "1"}
+    vtt = str(form.get("subtitles_vtt", "")).strip()
+    if vtt:
+        config["subtitles"] = [{"lang": "zh-CN", "label": str(form.get("subtitles_label", "")).strip() or "中文", "vtt": vtt}]
+    return config
+
+
+def form_values(config: dict[str, Any]) -> dict[str, Any]:
+    """The editor's fields for a stored video config (the form edits the first subtitle track)."""
+    track = (config.get("subtitles") or [{}])[0]
+    return {"asset_id": config.get("asset_id", ""), "duration_s": config.get("duration_s") or "",
+            "completion_percent": config.get("completion_percent", 90), "no_seek": "1" if config.get("no_seek") else "",
+            "subtitles_vtt": track.get("vtt", ""), "subtitles_label": track.get("label", "")}
+
+
+def editor_context(session: Session, user: User, kind: str, asset_id: str = "") -> dict[str, Any]:
+    """What templates/courses/authoring/_video_asset.html needs (nothing for other kinds)."""
+    if kind != MaterialKind.video.value:
+        return {}
+    settings = get_settings()
+    return {"video_choices": authoring_choices(session, user, asset_id), "can_upload": media_permissions.can_upload(user),
+            "max_bytes": settings.media_max_upload_bytes, "chunk_bytes": settings.media_upload_chunk_bytes}
