@@ -122,7 +122,9 @@ def render(
         response: Response = templates.TemplateResponse(
             request, template, ctx, block_name=block, status_code=status_code, headers=headers
         )
-        if flashes:
+        # After an action the flash region always follows (emptied when there is nothing new), so the
+        # message of an earlier action does not linger over the result of this one.
+        if flashes or request.method not in ("GET", "HEAD"):
             oob = env.get_template("_components/flash.html").render(flashes=flashes, oob=True)
             body = bytes(response.body) + oob.encode("utf-8")  # type: ignore[attr-defined]
             response = HTMLResponse(body, status_code=status_code, headers=headers)

@@ -188,9 +188,12 @@ def get_course_for_edit(session: Session, actor: User, course_id: int) -> Course
 
 def update_course(session: Session, actor: User, course: Course, data: CourseIn) -> Course:
     _require_edit(session, actor, course)
+    renamed = data.title != course.title
     course.sqlmodel_update(data.model_dump())
     _touch(session, course)
     session.flush()
+    if renamed:
+        _relabel_citations(session, course)
     return course
 
 
@@ -324,6 +327,7 @@ def rename_module(session: Session, actor: User, module_id: int, data: ModuleIn)
     session.add(module)
     _touch(session, course)
     session.flush()
+    _relabel_citations(session, course, lesson_ids=[lesson.id or 0 for lesson in lessons_of(session, module.id or 0)])
     return module
 
 
@@ -347,6 +351,7 @@ def update_lesson(session: Session, actor: User, lesson_id: int, data: LessonIn)
     session.add(lesson)
     _touch(session, course)
     session.flush()
+    _relabel_citations(session, course, lesson_ids=[lesson.id or 0])
     return lesson
 
 
@@ -425,7 +430,7 @@ def move_material(session: Session, actor: User, material_id: int, lesson_id: in
         clauses = standards.clauses_by_id(session, {c.clause_id for c in material_citations(session, material.id or 0)})
         for clause in clauses.values():
             standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
-                           label=_material_label(course, target, material))
+                           label=_material_label(course, target, material), url=_material_url(course, material))
     return material
 
 
@@ -433,12 +438,29 @@ def _material_label(course: Course, lesson: Lesson, material: Material) -> str:
     return f"{course.title} · {lesson.title} · {material.title}"
 
 
+def _material_url(course: Course, material: Material) -> str:
+    """Where the review worklist sends the owner: the material in the course editor."""
+    return f"/author/courses/{course.id}#material-{material.id}"
+
+
+def _relabel_citations(session: Session, course: Course, *, lesson_ids: Sequence[int] | None = None) -> None:
+    """Keep the worklist's names in step after a course, module or lesson is renamed."""
+    stmt = (select(Material, Lesson).join(Lesson, col(Lesson.id) == Material.lesson_id).join(Module, col(Module.id) == Lesson.module_id)
+            .where(Module.course_id == course.id, col(Material.removed_at).is_(None)))
+    if lesson_ids is not None:
+        stmt = stmt.where(col(Lesson.id).in_(lesson_ids))
+    for material, lesson in session.exec(stmt).all():
+        session.execute(sa.update(Citation).where(col(Citation.target_type) == CITATION_TARGET,
+                                                  col(Citation.target_id) == str(material.id))
+                        .values(label=_material_label(course, lesson, material)[:300], url=_material_url(course, material)))
+
+
 def _sync_text_citations(session: Session, actor: User, course: Course, lesson: Lesson, material: Material,
                          old_ids: Sequence[int], new_ids: Sequence[int]) -> None:
     for clause_id in new_ids:
         clause = standards.get_clause(session, actor, clause_id)
         standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
-                       label=_material_label(course, lesson, material))
+                       label=_material_label(course, lesson, material), url=_material_url(course, material))
     for clause_id in set(old_ids) - set(new_ids):
         old = standards.clauses_by_id(session, {clause_id}).get(clause_id)
         if old is not None:
@@ -560,7 +582,7 @@ def cite_clause(session: Session, actor: User, material_id: int, clause_id: int)
     _require_edit(session, actor, course)
     clause = standards.get_clause(session, actor, clause_id)
     return standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
-                          label=_material_label(course, lesson, material))
+                          label=_material_label(course, lesson, material), url=_material_url(course, material))
 
 
 def uncite_clause(session: Session, actor: User, material_id: int, clause_id: int) -> bool:

@@ -271,9 +271,6 @@ def test_instructor_authors_reorders_previews_and_publishes_a_course(
     snap(shot, page, "review-worklist")
 
 
-@pytest.mark.xfail(strict=True, reason="The review worklist names a citing material by the label recorded when the clause "
-                   "was cited (course · lesson · material); renaming the lesson afterwards leaves the old title there "
-                   "(app/courses/service.py _sync_text_citations runs only when the material is saved)")
 def test_the_worklist_names_a_renamed_lesson_by_its_new_title(live_server: LiveServer, new_visit: Callable[..., Visit],
                                                               shot: Callable[..., Any]) -> None:
     from app.accounts import service as accounts

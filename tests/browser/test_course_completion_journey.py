@@ -226,9 +226,6 @@ def test_trainee_starts_the_course_on_a_phone(live_server: LiveServer, new_visit
     shot(page, "home-in-progress")
 
 
-@pytest.mark.xfail(strict=True, reason="A swipe to the right on the picture book navigates Back in the browser history "
-                   "(Chromium's overscroll history navigation) instead of turning to the previous page: the book "
-                   "stage needs touch-action: pan-y / overscroll-behavior-x: none")
 def test_swiping_right_turns_back_a_page_on_the_kiosk(live_server: LiveServer, new_visit: Callable[..., Visit],
                                                       shot: Callable[..., Any]) -> None:
     course = build_small_course(live_server, "swipe")

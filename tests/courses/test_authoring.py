@@ -144,6 +144,13 @@ def test_material_citations_reach_the_standards_worklist(session, build_course, 
     items, total = standards.review_items(session, instructor)
     assert total == 2
     assert {i.citation.target_id for i in items} == {str(built.materials[2].id), str(text.id)}
+    assert {i.citation.url for i in items} == {f"/author/courses/{built.id}#material-{m}" for m in (built.materials[2].id, text.id)}
+    # renaming the lesson, its module or the course renames the worklist's rows too
+    service.update_lesson(session, instructor, lesson_id, LessonIn(title="桌签与席卡"))
+    service.update_course(session, instructor, built.course, CourseIn(title="会议服务规范", hours=built.course.hours))
+    session.expire_all()
+    labels = {c.label for c in standards.citations_of_clause(session, clauses["3.1.1"])}
+    assert labels == {"会议服务规范 · 桌签与席卡 · 条款"}
     # a removed material's citations go with it
     service.remove_material(session, instructor, text.id)
     assert service.material_citations(session, text.id) == []
