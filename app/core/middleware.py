@@ -98,7 +98,9 @@ class RequestContextMiddleware:
                     headers.setdefault("Cache-Control", "public, max-age=86400")
                 else:
                     # Nothing dynamic is cached: a shared kiosk must never show the previous person's page.
-                    headers["Cache-Control"] = "no-store"
+                    # Media files (authorized video segments, pictures) may say `private` themselves.
+                    if not (path.startswith("/media/") and (headers.get("Cache-Control") or "").startswith("private")):
+                        headers["Cache-Control"] = "no-store"
                     headers.setdefault("Content-Language", "zh-CN" if i18n.get_locale() == "zh_CN" else "en")
                 if new_csrf_cookie:
                     secure = "; Secure" if settings.secure_cookies else ""

@@ -11,7 +11,9 @@ from app.core.jobs import JobStatus
 from app.core.routing import DbSession, make_router
 from app.core.templating import render
 from app.courses import learning
+from app.courses import service as courses
 from app.ops import service as ops
+from app.standards import service as standards
 
 router = make_router(tags=["pages: home"])
 
@@ -32,6 +34,9 @@ def index(request: Request, db: DbSession, user: CurrentUser) -> Response:
                                   "unit_path": accounts.org_unit_path_names(db, user.org_unit)}
     if kind == "trainee":
         context["learning"] = learning.my_learning(db, user)
+    if kind == "instructor":
+        context["own_courses"] = list(courses.list_own_courses(db, user)[:8])
+        context["reviews"], context["review_total"] = standards.review_items(db, user, limit=5)
     if kind == "admin":
         context["counts"] = accounts.count_users(db, user)
         context["recent_audit"] = accounts.list_audit(db, limit=8)[0] if Role.admin in user.roles else []

@@ -392,3 +392,24 @@ def test_instructors_cannot_edit_curricula(client, session, instructor, curricul
     assert soup(client.get("/author/courses")).find(id=f"cu-{curriculum.id}-form") is None
     assert post(client, f"/author/curricula/{curriculum.id}", {"title": "x", "tier": "execution"}).status_code == 403
     assert post(client, f"/author/curricula/{curriculum.id}/archive", {"active": "0"}).status_code == 403
+
+
+def test_instructor_home_lists_own_courses_and_open_reviews(client, session, build_course, instructor, admin, make_standard) -> None:  # type: ignore[no-untyped-def]
+    from app.courses.schemas import MaterialIn
+    from app.standards import service as standards
+
+    built = build_course("会场布置")
+    version = make_standard(instructor, publish_by=admin).versions[0]
+    clause = standards.clauses_of(session, version)[0]
+    service.add_material(session, instructor, built.materials[0].lesson_id, MaterialIn(kind="text", title="条款", config={"clause_ids": [clause.id]}))
+    session.commit()
+    login(client, "instructor1")
+    page = BeautifulSoup(client.get("/").text, "html.parser")
+    assert "会场布置" in page.find(id="home-course-list").get_text()
+    assert page.find(id="my-reviews").h2.find(class_="std-count") is None
+    standards.start_revision(session, admin, version)
+    session.commit()
+    reviews = BeautifulSoup(client.get("/").text, "html.parser").find(id="my-reviews")
+    assert reviews.h2.find(class_="std-count").get_text() == "1"
+    link = reviews.find("a", href=lambda h: bool(h) and h.startswith(f"/author/courses/{built.id}#material-"))
+    assert link is not None and "会场布置" in link.get_text()

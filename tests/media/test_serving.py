@@ -54,6 +54,8 @@ def test_range_requests_on_the_original(client: TestClient, pdf_asset: MediaAsse
 def test_renditions_are_served_and_paths_are_confined(client: TestClient, pdf_asset: MediaAsset, instructor_api: dict[str, str]) -> None:
     page = client.get(f"/media/{pdf_asset.id}/files/pages/p0001.webp", headers=instructor_api)
     assert page.status_code == 200 and page.headers["content-type"] == "image/webp" and page.content[8:12] == b"WEBP"
+    assert page.headers["cache-control"].startswith("private")  # the middleware's no-store is for pages, not media files
+    assert client.get("/", headers=instructor_api).headers["cache-control"] == "no-store"
     for bad in ("manifest.json", "../../../originals", "pages/../manifest.json", "pages/%2e%2e/manifest.json", "nope.webp"):
         assert client.get(f"/media/{pdf_asset.id}/files/{bad}", headers=instructor_api).status_code == 404, bad
 
