@@ -401,7 +401,8 @@ def test_instructor_home_lists_own_courses_and_open_reviews(client, session, bui
     built = build_course("会场布置")
     version = make_standard(instructor, publish_by=admin).versions[0]
     clause = standards.clauses_of(session, version)[0]
-    service.add_material(session, instructor, built.materials[0].lesson_id, MaterialIn(kind="text", title="条款", config={"clause_ids": [clause.id]}))
+    service.add_material(session, instructor, built.materials[0].lesson_id,
+                         MaterialIn(kind="text", title="条款", config={"clause_ids": [clause.id]}))
     session.commit()
     login(client, "instructor1")
     page = BeautifulSoup(client.get("/").text, "html.parser")
