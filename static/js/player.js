@@ -107,7 +107,12 @@
     });
     on(v, "playing", function () {
       if (self.segStart === null && !v.seeking) { self.open(v.currentTime); }
-      if (!self.started) { self.started = true; self.send("play"); }
+      if (!self.started) {
+        self.started = true;
+        self.send("play");
+        var hint = root.querySelector("#video-resume");
+        if (hint) { hint.hidden = true; }
+      }
       self.startTimer();
       self.render();
     });

@@ -9,7 +9,7 @@
   function picker() { return document.querySelector("[data-video-picker]"); }
 
   function showStatus(root, id) {
-    var box = root.querySelector("[data-video-status]");
+    var box = document.querySelector("[data-video-status]");
     if (!box) { return; }
     box.innerHTML = "";
     if (!id || !window.htmx) { return; }
@@ -39,17 +39,26 @@
     }
   });
 
+  // The uploader would show the new video's processing below itself too: it shows next to the choice
+  // instead (one self-polling fragment, one set of ids).
+  function quietUploader() {
+    document.querySelectorAll(".au-video-upload [data-media-result]").forEach(function (el) { el.removeAttribute("data-media-result"); });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", quietUploader); } else { quietUploader(); }
+
   document.addEventListener("media:uploaded", function (event) {
     var root = picker(), detail = event.detail || {};
     if (!root || !detail.id) { return; }
     var select = root.querySelector("[data-video-select]");
     var option = Array.prototype.find.call(select.options, function (o) { return o.value === detail.id; });
     if (!option) {
-      option = new Option(root.dataset.msgNew, detail.id);
+      var title = event.target.querySelector && event.target.querySelector("[data-media-title]");
+      option = new Option((title && title.value.trim() ? title.value.trim() + " · " : "") + root.dataset.msgNew, detail.id);
       select.add(option, 1);
     }
     select.value = detail.id;
     chosen(root);
-    select.scrollIntoView({ block: "center", behavior: "smooth" });
+    var status = document.querySelector("[data-video-status]");
+    if (status) { status.scrollIntoView({ block: "center", behavior: "smooth" }); }
   });
 })();
