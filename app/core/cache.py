@@ -45,6 +45,21 @@ class ImmutableCache(Generic[V]):
                 entries.popitem(last=False)
         return value
 
+    def peek(self, session: Session, key: Hashable) -> V | None:
+        with self._lock:
+            entries = self._per_bind.get(session.get_bind())
+            return entries.get(key) if entries is not None else None
+
+    def put(self, session: Session, key: Hashable, value: V) -> None:
+        bind = session.get_bind()
+        with self._lock:
+            entries = self._per_bind.get(bind)
+            if entries is None:
+                entries = self._per_bind[bind] = OrderedDict()
+            entries[key] = value
+            while len(entries) > self.maxsize:
+                entries.popitem(last=False)
+
     def clear(self) -> None:
         with self._lock:
             self._per_bind.clear()

@@ -466,25 +466,48 @@ class MyLearning:
         return max(Decimal("0"), self.required_hours - self.hours_this_year)
 
 
-def _versions_for(session: Session, pairs: Sequence[tuple[Enrolment, Course]]) -> dict[int, CourseVersion]:
-    """The version each enrolment learns (its pinned one, else the newest published), in one query."""
-    pinned = {e.version_id for e, _c in pairs if e.version_id}
-    newest = {(c.id or 0, c.published_number) for e, c in pairs if not e.version_id}
-    conditions = []
-    if pinned:
-        conditions.append(col(CourseVersion.id).in_(pinned))
-    if newest:
-        conditions.append(sa.tuple_(col(CourseVersion.course_id), col(CourseVersion.number)).in_(sorted(newest)))
-    if not conditions:
-        return {}
-    found = session.exec(select(CourseVersion).options(_WITHOUT_SNAPSHOT).where(sa.or_(*conditions))).all()
-    by_id = {v.id: v for v in found}
-    by_number = {(v.course_id, v.number): v for v in found}
-    result = {}
+@dataclass(frozen=True)
+class VersionInfo:
+    """What the trainee pages need of a published version (immutable, so cached per database)."""
+
+    id: int
+    course_id: int
+    number: int
+    snapshot: dict[str, Any]
+
+
+_VERSION_INFO: ImmutableCache[VersionInfo] = ImmutableCache("course version info", maxsize=2048)
+_NEWEST_ID: ImmutableCache[int] = ImmutableCache("course version ids by number", maxsize=4096)
+
+
+def _versions_for(session: Session, pairs: Sequence[tuple[Enrolment, Course]]) -> dict[int, VersionInfo]:
+    """The version each enrolment learns (its pinned one, else the newest published): from memory, with
+    one query for those not seen before."""
+    wanted: dict[int, int | tuple[int, int]] = {}
     for enrolment, course in pairs:
-        version = by_id.get(enrolment.version_id) if enrolment.version_id else by_number.get((course.id or 0, course.published_number))
-        if version is not None:
-            result[enrolment.id or 0] = version
+        if enrolment.version_id:
+            wanted[enrolment.id or 0] = enrolment.version_id
+        else:
+            number_key = (course.id or 0, course.published_number)
+            known = _NEWEST_ID.peek(session, number_key)
+            wanted[enrolment.id or 0] = known if known is not None else number_key
+    missing_ids = {w for w in wanted.values() if isinstance(w, int) and _VERSION_INFO.peek(session, w) is None}
+    missing_numbers = {w for w in wanted.values() if isinstance(w, tuple)}
+    conditions = []
+    if missing_ids:
+        conditions.append(col(CourseVersion.id).in_(missing_ids))
+    if missing_numbers:
+        conditions.append(sa.tuple_(col(CourseVersion.course_id), col(CourseVersion.number)).in_(sorted(missing_numbers)))
+    if conditions:
+        for v in session.exec(select(CourseVersion).where(sa.or_(*conditions))).all():
+            _VERSION_INFO.put(session, v.id, VersionInfo(v.id or 0, v.course_id, v.number, v.snapshot))
+            _NEWEST_ID.put(session, (v.course_id, v.number), v.id or 0)
+    result = {}
+    for enrolment_id, w in wanted.items():
+        version_id = w if isinstance(w, int) else _NEWEST_ID.peek(session, w)
+        info = _VERSION_INFO.peek(session, version_id) if version_id is not None else None
+        if info is not None:
+            result[enrolment_id] = info
     return result
 
 
@@ -532,13 +555,23 @@ def my_learning(session: Session, user: User, *, now: datetime | None = None) ->
         version = versions.get(enrolment.id or 0)
         if version is None:
             continue
-        progress = progress_of(snapshot_of(session, version), done[enrolment.id or 0])
+        progress = progress_of(version.snapshot, done[enrolment.id or 0])
         cards.append(CourseCard(enrolment, course, status_of(enrolment), progress,
                                 version.number, version.number < course.published_number,
                                 blocked.get(course.id or 0, []),
                                 bool(enrolment.due_on and enrolment.completed_at is None and today > enrolment.due_on)))
     year = ledger_year(now)
-    return MyLearning(year, hours_in_year(session, uid, year), requirement_for(session, user.tier), cards)
+    hours, required = _hours_and_requirement(session, uid, user.tier, year)
+    return MyLearning(year, hours, required, cards)
+
+
+def _hours_and_requirement(session: Session, user_id: int, tier: str, year: int) -> tuple[Decimal, Decimal]:
+    """`hours_in_year` and `requirement_for` in one query."""
+    hours = (sa.select(sa.func.coalesce(sa.func.sum(col(HoursEntry.hours)), 0))
+             .where(col(HoursEntry.user_id) == user_id, col(HoursEntry.year) == year).scalar_subquery())
+    required = sa.select(col(HoursRequirement.hours)).where(col(HoursRequirement.tier) == tier).scalar_subquery()
+    got, stored = session.execute(sa.select(hours, required)).one()
+    return Decimal(str(got)), Decimal(stored) if stored is not None else DEFAULT_REQUIREMENTS[tier]
 
 
 @dataclass
