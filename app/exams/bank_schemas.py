@@ -1,0 +1,123 @@
+"""Question-bank forms and API models: banks, questions (create, patch, list rows) and import results.
+
+Ids are strings in the API (API.md). `QuestionIn` is what the service stores; a `QuestionPatch` names
+only the fields to change and is merged with the current version before it is validated again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.exams.models import QuestionStatus
+
+Tier = Literal["decision", "management", "execution"]
+
+
+class BankIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+
+
+class BankPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class BankOut(BaseModel):
+    id: str
+    name: str
+
+
+class BankDetailOut(BankOut):
+    description: str
+    owner: dict[str, str] | None
+    questions: int
+    archived: bool
+
+
+class QuestionIn(BaseModel):
+    """One question as an author writes it. `config` is the type's JSON shape (question_types)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    type: str
+    stem: str = Field(min_length=1)
+    config: dict[str, Any]
+    points: float = Field(default=1.0, gt=0, le=1000)
+    difficulty: int = Field(default=3, ge=1, le=5)
+    explanation: str = ""
+    tags: list[str] = Field(default_factory=list)
+    category: str = Field(default="", max_length=200)
+    tier: Tier | None = None
+    clause_ids: list[int] = Field(default_factory=list, max_length=50)
+    status: QuestionStatus = QuestionStatus.active
+    external_id: str = Field(default="", max_length=100)
+
+    @field_validator("clause_ids")
+    @classmethod
+    def _unique(cls, value: list[int]) -> list[int]:
+        return list(dict.fromkeys(value))
+
+
+class QuestionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    stem: str | None = None
+    config: dict[str, Any] | None = None
+    points: float | None = Field(default=None, gt=0, le=1000)
+    difficulty: int | None = Field(default=None, ge=1, le=5)
+    explanation: str | None = None
+    tags: list[str] | None = None
+    category: str | None = Field(default=None, max_length=200)
+    tier: Tier | None = None
+    clause_ids: list[int] | None = Field(default=None, max_length=50)
+    status: QuestionStatus | None = None
+
+
+class OptionOut(BaseModel):
+    id: str
+    text: str
+
+
+class QuestionRowOut(BaseModel):
+    """The API.md list shape, plus status and version."""
+
+    id: str
+    type: str
+    stem: str
+    options: list[OptionOut]
+    tags: list[str]
+    difficulty: int
+    status: str
+    version: int
+
+
+class QuestionOut(QuestionRowOut):
+    config: dict[str, Any]
+    points: float
+    explanation: str
+    category: str
+    tier: str | None
+    clauses: list[dict[str, str]]
+    versions: int
+    bank_id: str
+
+
+class ImportedQuestionOut(BaseModel):
+    type: str
+    stem: str
+
+
+class ImportOut(BaseModel):
+    created: int
+    questions: list[ImportedQuestionOut]
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
+    skipped: int = 0
+    job_id: str | None = None
