@@ -1,0 +1,367 @@
+"""The attempt engine: start (or resume), save answers, submit, close at the deadline, sweep.
+
+The server owns the clock. An attempt's deadline is min(start + time limit, window close), fixed at
+start; the page counts down from it. Every state change locks the attempt row (SELECT … FOR UPDATE on
+PostgreSQL; SQLite write transactions are serialised by BEGIN IMMEDIATE), so a save never lands after
+the submit or the deadline close that it races with.
+
+- start: idempotent. The trainee's attempt in progress comes back (200, "resume"), with its answers, on
+  any device; otherwise a new attempt is drawn (201). Two concurrent starts cannot both create one: the
+  partial unique index allows one in-progress attempt per (exam, user) and the loser of the insert
+  (IntegrityError in a savepoint) returns the winner's attempt.
+- save: one row per question with a sequence number that only grows. A higher seq overwrites; the same
+  seq with the same response is a retry (200, nothing changes); a lower seq, or the same seq with a
+  different response, is stale (409) and never overwrites the newer answer. Without a seq the save is
+  the next one. Saves after the deadline or after the attempt closed get 409; a save that finds its
+  attempt past the deadline closes and grades it first (with what was saved).
+- submit: idempotent; repeating it returns the same result.
+- sweep (a periodic worker job): in_progress attempts past their deadline become overdue, then each
+  overdue attempt is closed and graded; untimed practice attempts idle for a day are abandoned.
+
+Every start, resume, save, replayed or stale save, late save, submit and sweep is logged in
+AttemptEvent with the auth session id and the address (disputes). The 409s keep their writes (the log
+row, and the close at the deadline): the route commits them although the response is an error.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic_core import to_jsonable_python
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from app.accounts.models import User
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.i18n import gettext as _
+from app.core.models import utcnow
+from app.exams import exams as exam_service
+from app.exams import grading, papers
+from app.exams import question_types as qt
+from app.exams.models import (
+    Attempt,
+    AttemptAnswer,
+    AttemptEvent,
+    AttemptStatus,
+    Exam,
+    ExamKind,
+    QuestionVersion,
+)
+from app.exams.permissions import can_view_attempt, owns_attempt
+
+ABANDON_IDLE = timedelta(hours=24)  # an untimed practice attempt left this long is abandoned by the sweep
+SWEEP_BATCH = 200
+OPEN_STATES = (AttemptStatus.in_progress.value, AttemptStatus.overdue.value)
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is on the other end: the auth session (device) and the address, for the attempt log."""
+
+    session_id: int | None = None
+    ip: str | None = None
+
+
+SYSTEM = Client()
+
+
+class AttemptClosed(Conflict):
+    """Saving to an attempt past its deadline or already submitted (409). Its writes are kept."""
+
+    keep_writes = True
+    code = "attempt-closed"
+
+
+class StaleSave(Conflict):
+    """A save older than the stored answer (409). The log row is kept."""
+
+    keep_writes = True
+    code = "stale-save"
+
+
+class AnswerRejected(ValidationFailed):
+    code = "answer-invalid"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def deadline_for(exam: Exam, started_at: datetime) -> datetime | None:
+    """min(start + time limit, window close); None when neither is set."""
+    limits = []
+    if exam.time_limit_s:
+        limits.append(started_at + timedelta(seconds=exam.time_limit_s))
+    if exam.closes_at is not None:
+        limits.append(exam.closes_at)
+    return min(limits) if limits else None
+
+
+def past_deadline(attempt: Attempt, now: datetime) -> bool:
+    return attempt.deadline is not None and now >= attempt.deadline
+
+
+def log(session: Session, attempt: Attempt, kind: str, client: Client, now: datetime, *, key: str | None = None,
+        seq: int | None = None, **detail: Any) -> None:
+    session.add(AttemptEvent(attempt_id=attempt.id or 0, at=now, kind=kind, question_key=key, seq=seq,
+                             session_id=client.session_id, ip=(client.ip or None) and client.ip[:64], detail=detail))
+
+
+def _locked(session: Session, attempt_id: int) -> Attempt | None:
+    session.flush()
+    stmt = select(Attempt).where(Attempt.id == attempt_id).with_for_update().execution_options(populate_existing=True)
+    return session.exec(stmt).first()
+
+
+def _own_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
+    attempt = _locked(session, attempt_id)
+    if attempt is None or not owns_attempt(user, attempt):
+        raise NotFound()
+    return attempt
+
+
+def get_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
+    """Read access: the owner, instructors, examiners and administrators."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound()
+    if not can_view_attempt(user, attempt):
+        raise NotFound()  # another trainee's attempt: not even its existence
+    return attempt
+
+
+def answers_of(session: Session, attempt_id: int) -> dict[str, AttemptAnswer]:
+    return {a.question_key: a for a in session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id)).all()}
+
+
+def entry_of(attempt: Attempt, key: str) -> dict[str, Any]:
+    for entry in attempt.questions:
+        if entry["key"] == key:
+            return entry
+    raise NotFound()
+
+
+# ---------------------------------------------------------------------------------------------
+# Start
+
+
+@dataclass
+class Started:
+    attempt: Attempt
+    created: bool
+
+
+def _in_progress(session: Session, exam_id: int, user_id: int) -> Attempt | None:
+    return session.exec(select(Attempt).where(Attempt.exam_id == exam_id, Attempt.user_id == user_id,
+                                              Attempt.status == AttemptStatus.in_progress.value)
+                        .execution_options(populate_existing=True)).first()
+
+
+def _draw(session: Session, user: User, exam: Exam, rng: random.Random) -> list[dict[str, Any]]:
+    snapshot = exam.paper_snapshot or {}
+    from_notebook: list[papers.Drawn] = []
+    practice = snapshot.get("practice") or {}
+    if exam.kind == ExamKind.practice and practice.get("from_notebook"):
+        from app.exams import notebook
+
+        from_notebook = notebook.draw_for_practice(session, user.id or 0, int(practice["from_notebook"]), rng)
+    drawn = papers.draw(session, snapshot, rng, exclude=[d.question_id for d in from_notebook]) if snapshot.get("kind") else []
+    drawn = from_notebook + drawn
+    if not drawn:
+        raise ValidationFailed(_("There are no questions to practise right now."))
+    return papers.present(session, drawn, rng, shuffle_options=snapshot.get("shuffle_options", True))
+
+
+def start_attempt(session: Session, user: User, exam_id: int, *, client: Client = SYSTEM, now: datetime | None = None,
+                  seed: int | None = None) -> Started:
+    now = now or utcnow()
+    exam = exam_service.get_exam(session, exam_id)
+    if exam.status != "published" or not exam_service.in_audience(session, user, exam):
+        raise NotFound()
+    running = _in_progress(session, exam.id or 0, user.id or 0)
+    if running is not None:
+        running = _locked(session, running.id or 0)
+    if running is not None and running.status == AttemptStatus.in_progress and not past_deadline(running, now):
+        running.last_seen_at = now
+        session.add(running)
+        log(session, running, "resume", client, now)
+        session.flush()
+        return Started(running, False)
+    if running is not None:  # its deadline passed while nobody was looking: close it before anything else
+        close(session, running, "deadline", now)
+    if not exam_service.is_open(exam, now):
+        raise Conflict(_("This exam is not open now."))
+    left = exam_service.attempts_left(session, user, exam)
+    if left is not None and left <= 0:
+        raise Conflict(_("You have used all your attempts at this exam."))
+    number = 1 + (session.exec(select(func.max(Attempt.number)).where(
+        Attempt.exam_id == exam.id, Attempt.user_id == user.id)).first() or 0)
+    seed = seed if seed is not None else secrets.randbits(31)
+    questions = _draw(session, user, exam, random.Random(seed))
+    max_score = sum((Decimal(q["points"]) for q in questions), Decimal(0))
+    attempt = Attempt(exam_id=exam.id or 0, user_id=user.id or 0, number=number, seed=seed, questions=questions,
+                      started_at=now, deadline=deadline_for(exam, now), last_seen_at=now, max_score=max_score)
+    try:
+        with session.begin_nested():
+            session.add(attempt)
+            session.flush()
+    except IntegrityError:
+        # Another start (another kiosk, a double tap) won the race: return its attempt.
+        if attempt in session:
+            session.expunge(attempt)
+        winner = _in_progress(session, exam.id or 0, user.id or 0)
+        if winner is None:
+            raise
+        log(session, winner, "resume", client, now, race=True)
+        session.flush()
+        return Started(winner, False)
+    log(session, attempt, "start", client, now, number=number)
+    session.flush()
+    return Started(attempt, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Save
+
+
+def _canonical(entry: dict[str, Any], raw: Any) -> Any:
+    if raw is None:
+        return None  # clearing the answer
+    try:
+        return to_jsonable_python(qt.validate_answer(qt.parse_config(entry["config"]), raw))
+    except qt.AnswerInvalid as exc:
+        raise AnswerRejected(_("This answer does not fit the question: %(reason)s", reason=str(exc)),
+                             errors=[{"loc": ["body", "response"], "msg": str(exc)}]) from exc
+
+
+def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: Any, seq: int | None = None, *,
+                client: Client = SYSTEM, now: datetime | None = None) -> AttemptAnswer:
+    now = now or utcnow()
+    attempt = _own_attempt(session, user, attempt_id)
+    if attempt.status == AttemptStatus.in_progress and past_deadline(attempt, now):
+        close(session, attempt, "deadline", now)
+    if attempt.status != AttemptStatus.in_progress:
+        log(session, attempt, "late_save", client, now, key=key, seq=seq)
+        session.flush()
+        raise AttemptClosed(_("Time is up or the exam was submitted: this answer was not saved."))
+    entry = entry_of(attempt, key)
+    response = _canonical(entry, raw)
+    answer = session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
+                                                      AttemptAnswer.question_key == key)).first()
+    stored = answer.seq if answer is not None else 0
+    if seq is None:
+        seq = stored + 1
+    if answer is not None and seq == stored and answer.response == response:
+        log(session, attempt, "replay", client, now, key=key, seq=seq)
+        session.flush()
+        return answer
+    if seq <= stored:
+        log(session, attempt, "stale_save", client, now, key=key, seq=seq, stored_seq=stored)
+        session.flush()
+        raise StaleSave(_("A newer answer to this question is already saved."))
+    if answer is None:
+        answer = AttemptAnswer(attempt_id=attempt.id or 0, question_key=key)
+    answer.response, answer.seq, answer.saved_at = response, seq, now
+    attempt.last_seen_at = now
+    session.add_all([answer, attempt])
+    log(session, attempt, "save", client, now, key=key, seq=seq)
+    session.flush()
+    return answer
+
+
+# ---------------------------------------------------------------------------------------------
+# Submit, close, sweep
+
+
+def close(session: Session, attempt: Attempt, reason: str, now: datetime) -> Attempt:
+    """Finish an open attempt (locked by the caller) and grade it with what was saved."""
+    if attempt.status not in OPEN_STATES:
+        return attempt
+    attempt.status = AttemptStatus.finished.value
+    attempt.finish_reason = reason
+    attempt.submitted_at = now
+    session.add(attempt)
+    session.flush()
+    grading.grade_attempt(session, attempt, now)
+    return attempt
+
+
+def submit(session: Session, user: User, attempt_id: int, *, client: Client = SYSTEM, now: datetime | None = None) -> Attempt:
+    now = now or utcnow()
+    attempt = _own_attempt(session, user, attempt_id)
+    if attempt.status in OPEN_STATES:
+        reason = "deadline" if past_deadline(attempt, now) else "submitted"
+        close(session, attempt, reason, now)
+        log(session, attempt, "submit", client, now, reason=reason)
+    else:
+        log(session, attempt, "submit_again", client, now)
+    session.flush()
+    return attempt
+
+
+def sweep(session: Session, *, now: datetime | None = None, batch: int = SWEEP_BATCH) -> dict[str, int]:
+    """Close attempts whose browser disappeared: in_progress past the deadline → overdue → finished
+    (graded with what was saved); untimed practice attempts idle for ABANDON_IDLE → abandoned."""
+    now = now or utcnow()
+    marked = session.execute(
+        sa.update(Attempt).where(col(Attempt.status) == AttemptStatus.in_progress.value, col(Attempt.deadline).is_not(None),
+                                 col(Attempt.deadline) <= now)
+        .values(status=AttemptStatus.overdue.value).execution_options(synchronize_session=False))
+    closed = 0
+    overdue_ids = session.exec(select(col(Attempt.id)).where(Attempt.status == AttemptStatus.overdue.value)
+                               .order_by(col(Attempt.deadline)).limit(batch)).all()
+    for attempt_id in overdue_ids:
+        attempt = _locked(session, attempt_id or 0)
+        if attempt is None or attempt.status != AttemptStatus.overdue:
+            continue
+        close(session, attempt, "swept", now)
+        log(session, attempt, "sweep", SYSTEM, now)
+        closed += 1
+    idle = session.exec(select(Attempt).join(Exam, col(Exam.id) == col(Attempt.exam_id)).where(
+        Attempt.status == AttemptStatus.in_progress.value, col(Attempt.deadline).is_(None), Exam.kind == ExamKind.practice.value,
+        sa.func.coalesce(col(Attempt.last_seen_at), col(Attempt.started_at)) < now - ABANDON_IDLE).limit(batch)).all()
+    for attempt in idle:
+        attempt.status = AttemptStatus.abandoned.value
+        attempt.finish_reason = "abandoned"
+        session.add(attempt)
+        log(session, attempt, "abandon", SYSTEM, now)
+    session.flush()
+    return {"marked_overdue": int(getattr(marked, "rowcount", 0) or 0), "closed": closed, "abandoned": len(idle)}
+
+
+# ---------------------------------------------------------------------------------------------
+# What the trainee's page and the API show
+
+
+@dataclass
+class ShownQuestion:
+    key: str
+    type: str
+    stem: str
+    points: Decimal
+    view: dict[str, Any]  # question_types.student_view of the presented config
+    number: int
+
+
+def shown_questions(session: Session, attempt: Attempt) -> list[ShownQuestion]:
+    versions = {v.id: v for v in session.exec(select(QuestionVersion).where(
+        col(QuestionVersion.id).in_([e["version_id"] for e in attempt.questions]))).all()} if attempt.questions else {}
+    shown = []
+    for number, entry in enumerate(attempt.questions, start=1):
+        version = versions.get(entry["version_id"])
+        config = qt.parse_config(entry["config"])
+        shown.append(ShownQuestion(key=entry["key"], type=entry["type"], stem=version.stem if version else "",
+                                   points=Decimal(entry["points"]), view=qt.student_view(config), number=number))
+    return shown
+
+
+def remaining_seconds(attempt: Attempt, now: datetime | None = None) -> int | None:
+    if attempt.deadline is None:
+        return None
+    return max(0, int((attempt.deadline - (now or utcnow())).total_seconds()))

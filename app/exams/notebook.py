@@ -1,0 +1,138 @@
+"""错题本, the wrong-answer notebook: every question a trainee answers wrongly (when an attempt is graded)
+goes in; answering it right N times running (practice, a later exam or the notebook page) takes it out.
+
+One row per (user, question), kept after it is cleared (wrong_count is history; a new wrong answer puts
+it back). N is `SHIXUN_EXAM_NOTEBOOK_STREAK` when the settings have it, else DEFAULT_STREAK.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from app.core.config import get_settings
+from app.core.errors import NotFound
+from app.core.models import utcnow
+from app.exams import question_types as qt
+from app.exams.models import NotebookEntry, Question, QuestionStatus, QuestionVersion
+from app.exams.papers import Drawn
+
+DEFAULT_STREAK = 2
+
+
+def streak_to_clear() -> int:
+    return max(1, int(getattr(get_settings(), "exam_notebook_streak", DEFAULT_STREAK)))
+
+
+def _ensure_row(session: Session, user_id: int, question_id: int, now: datetime) -> NotebookEntry:
+    """The (user, question) row, created if missing; safe when two attempts of one trainee finish at once."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = NotebookEntry.__table__  # type: ignore[attr-defined]
+    session.execute(insert(table).values(user_id=user_id, question_id=question_id, wrong_count=0, right_streak=0,
+                                         first_wrong_at=now, last_seen_at=now, cleared_at=now)
+                    .on_conflict_do_nothing(index_elements=["user_id", "question_id"]))
+    row = session.exec(select(NotebookEntry).where(NotebookEntry.user_id == user_id, NotebookEntry.question_id == question_id)
+                       .with_for_update().execution_options(populate_existing=True)).one()
+    return row
+
+
+def record(session: Session, user_id: int, question_id: int, correct: bool, response: Any, now: datetime) -> NotebookEntry | None:
+    """A graded answer: a wrong one puts the question in (or back); a right one counts toward clearing it."""
+    if correct:
+        entry = session.exec(select(NotebookEntry).where(NotebookEntry.user_id == user_id, NotebookEntry.question_id == question_id,
+                                                         col(NotebookEntry.cleared_at).is_(None))
+                             .with_for_update().execution_options(populate_existing=True)).first()
+        if entry is None:
+            return None
+        entry.right_streak += 1
+        entry.last_seen_at = now
+        if entry.right_streak >= streak_to_clear():
+            entry.cleared_at = now
+    else:
+        entry = _ensure_row(session, user_id, question_id, now)
+        if entry.wrong_count == 0:
+            entry.first_wrong_at = now
+        entry.wrong_count += 1
+        entry.right_streak = 0
+        entry.cleared_at = None
+        entry.last_response = response
+        entry.last_seen_at = now
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass
+class NotebookItem:
+    entry: NotebookEntry
+    question: Question
+    version: QuestionVersion
+
+
+def entries(session: Session, user_id: int, *, include_cleared: bool = False, limit: int = 500) -> list[NotebookItem]:
+    query = (select(NotebookEntry, Question, QuestionVersion)
+             .join(Question, col(Question.id) == col(NotebookEntry.question_id))
+             .join(QuestionVersion, col(QuestionVersion.id) == col(Question.current_version_id))
+             .where(NotebookEntry.user_id == user_id)
+             .order_by(col(NotebookEntry.cleared_at).is_not(None), col(NotebookEntry.last_seen_at).desc()).limit(limit))
+    if not include_cleared:
+        query = query.where(col(NotebookEntry.cleared_at).is_(None))
+    return [NotebookItem(e, q, v) for e, q, v in session.exec(query).all()]
+
+
+def open_count(session: Session, user_id: int) -> int:
+    return int(session.exec(select(sa.func.count()).select_from(NotebookEntry).where(
+        NotebookEntry.user_id == user_id, col(NotebookEntry.cleared_at).is_(None))).one())
+
+
+def draw_for_practice(session: Session, user_id: int, count: int, rng: random.Random) -> list[Drawn]:
+    """Up to `count` open notebook questions (active ones, current versions), a random choice, 1 point each."""
+    rows = session.exec(select(Question.id, Question.current_version_id)
+                        .join(NotebookEntry, col(NotebookEntry.question_id) == col(Question.id))
+                        .where(NotebookEntry.user_id == user_id, col(NotebookEntry.cleared_at).is_(None),
+                               Question.status == QuestionStatus.active.value, col(Question.current_version_id).is_not(None))
+                        .order_by(col(Question.id))).all()
+    picked = rng.sample(list(rows), min(count, len(rows)))
+    return [Drawn(int(qid or 0), int(vid or 0), Decimal(1)) for qid, vid in picked]
+
+
+@dataclass
+class PracticeOutcome:
+    correct: bool
+    fraction: float
+    entry: NotebookEntry | None
+    cleared: bool
+    key_summary: str
+    explanation: str
+
+
+def practice_item(session: Session, user_id: int, entry_id: int) -> NotebookItem:
+    row = session.exec(select(NotebookEntry, Question, QuestionVersion)
+                       .join(Question, col(Question.id) == col(NotebookEntry.question_id))
+                       .join(QuestionVersion, col(QuestionVersion.id) == col(Question.current_version_id))
+                       .where(NotebookEntry.id == entry_id, NotebookEntry.user_id == user_id)).first()
+    if row is None:
+        raise NotFound()
+    return NotebookItem(*row)
+
+
+def answer_from_notebook(session: Session, user_id: int, entry_id: int, raw: Any, *, now: datetime | None = None) -> PracticeOutcome:
+    """Practise one notebook question on its own (the notebook page): graded at once against its current
+    version, shown unshuffled; a right answer counts toward clearing it, a wrong one resets the streak."""
+    now = now or utcnow()
+    item = practice_item(session, user_id, entry_id)
+    config = qt.parse_config(item.version.config)
+    response = qt.validate_answer(config, raw)  # AnswerInvalid for the caller
+    graded = qt.grade(config, response, 1.0)
+    entry = record(session, user_id, item.question.id or 0, graded.correct, response, now)
+    return PracticeOutcome(correct=graded.correct, fraction=graded.fraction, entry=entry,
+                           cleared=entry is not None and entry.cleared_at is not None,
+                           key_summary=qt.get_type(config.type).key_summary(config), explanation=item.version.explanation)
