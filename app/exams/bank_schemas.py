@@ -120,4 +120,15 @@ class ImportOut(BaseModel):
     errors: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[dict[str, Any]] = Field(default_factory=list)
     skipped: int = 0
+    queued: int = 0  # a large file: stored by a job (202), see ImportJobOut
     job_id: str | None = None
+
+
+class ImportJobOut(BaseModel):
+    job_id: str
+    status: str
+    progress: int
+    finished: bool
+    ok: bool
+    created: int
+    errors: list[dict[str, Any]] = Field(default_factory=list)
