@@ -71,6 +71,11 @@ def video_course(session: Session, curriculum: Curriculum, instructor: User, adm
     return VideoCourse(course, lesson.id or 0, text, clip, asset)
 
 
+@pytest.fixture
+def vc(video_course: VideoCourse) -> VideoCourse:
+    return video_course
+
+
 def soup(response: Any) -> BeautifulSoup:
     return BeautifulSoup(response.text, "html.parser")
 
@@ -281,6 +286,12 @@ def test_picture_book_pages_are_granted_too(session: Session, curriculum: Curric
     assert media.can_view(session, trainee, page_asset)
 
 
-@pytest.fixture
-def vc(video_course: VideoCourse) -> VideoCourse:
-    return video_course
+def test_the_video_item_costs_two_queries_more(trainee_client: TestClient, vc: VideoCourse, engine: Any) -> None:
+    """The asset and its renditions, on top of the lesson player's budget (tests/courses/test_queries.py)."""
+    from tests.courses.test_queries import LESSON_BUDGET, counting
+
+    url = f"/learn/lessons/{vc.lesson_id}?item=1"
+    assert trainee_client.get(url).status_code == 200
+    with counting(engine) as statements:
+        assert trainee_client.get(url).status_code == 200
+    assert len(statements) <= LESSON_BUDGET + 2, "\n".join(statements)
