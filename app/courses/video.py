@@ -284,7 +284,7 @@ def record_heartbeat(session: Session, user: User, lesson_id: int, material_id: 
     if verdict.complete and row.completed_at is None:
         row = learning.complete_material(session, user, enrolment.course_id, material_id, now=now)
         just_completed = True
-    session.refresh(enrolment)
+        session.refresh(enrolment)  # completing the material may have completed the course
     return HeartbeatOut(completed=row.completed_at is not None, just_completed=just_completed,
                         course_completed=enrolment.completed_at is not None, watched_s=_round(after.watched_s),
                         watched_percent=min(100, int(100 * after.watched_s / duration)), position=_round(after.position),
