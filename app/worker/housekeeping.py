@@ -14,6 +14,7 @@ from app.core.jobs import Job, JobStatus, WorkerHeartbeat, enqueue
 # queued or running, or one was enqueued within the period (by this worker or another).
 PERIODIC_JOBS: tuple[tuple[str, timedelta], ...] = (
     ("accounts.purge_expired", timedelta(hours=1)),
+    ("exams.sweep_attempts", timedelta(minutes=1)),  # app/exams/exam_jobs.py: attempts whose browser disappeared
 )
 
 

@@ -1,0 +1,98 @@
+"""JSON API of exams and attempts under /api/v1 (../shared/API.md "Exams and attempts": keep these
+paths, fields and status codes). Ids are strings, times ISO 8601 with offset, errors problem+json."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query, Request, Response
+
+from app.accounts.access import CurrentPrincipal, CurrentUser, Principal, allow, signed_in
+from app.accounts.models import Role
+from app.accounts.views import client_ip
+from app.core.errors import ValidationFailed
+from app.core.i18n import gettext as _
+from app.core.routing import DbSession, make_router
+from app.exams import attempts, exams, grading
+from app.exams.exam_schemas import AnswerIn, AttemptOut, OpenExamOut, OptionOut, QuestionOut, ResultOut, SavedOut
+from app.exams.models import Attempt, Exam
+
+router = make_router(prefix="/api/v1", tags=["exams"])
+
+
+def client_of(request: Request, principal: Principal) -> attempts.Client:
+    return attempts.Client(session_id=principal.auth_session.id if principal.auth_session else None, ip=client_ip(request))
+
+
+def _options(items: list[dict[str, Any]] | None) -> list[OptionOut]:
+    return [OptionOut(id=o["id"], text=o["text"]) for o in items or []]
+
+
+def attempt_out(db: DbSession, attempt: Attempt) -> AttemptOut:
+    questions = []
+    for q in attempts.shown_questions(db, attempt):
+        view = q.view
+        questions.append(QuestionOut(id=q.key, type=q.type, stem=q.stem, options=_options(view.get("options")),
+                                     points=float(q.points), prompts=_options(view["prompts"]) if "prompts" in view else None,
+                                     blanks=view.get("blanks"), choices=view.get("choices"), unit=view.get("unit"),
+                                     max_length=view.get("max_length")))
+    answers = attempts.answers_of(db, attempt.id or 0)
+    return AttemptOut(id=str(attempt.id), exam_id=str(attempt.exam_id), status=attempt.status, deadline=attempt.deadline,
+                      started_at=attempt.started_at, questions=questions,
+                      answers={k: a.response for k, a in answers.items() if a.seq > 0},
+                      seqs={k: a.seq for k, a in answers.items() if a.seq > 0})
+
+
+def result_out(db: DbSession, attempt: Attempt, user: CurrentUser) -> ResultOut:
+    exam = db.get(Exam, attempt.exam_id)
+    assert exam is not None
+    shown = grading.visibility(exam, attempt, user)
+    return ResultOut(status=attempt.status, score=float(attempt.score) if shown.score and attempt.score is not None else None,
+                     max_score=float(attempt.max_score) if attempt.max_score is not None else None,
+                     passed=attempt.passed if shown.score else None, needs_grading=attempt.needs_grading)
+
+
+@router.get("/exams", name="exams:api_list", response_model=dict[str, Any], dependencies=[signed_in()])
+def list_exams(db: DbSession, user: CurrentUser, status: Annotated[str, Query(pattern="^open$")] = "open",
+               limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    """Exams the caller may take now, with the attempts they have left (null: unlimited)."""
+    found = exams.exams_open_for(db, user)
+    items = [OpenExamOut(id=str(o.exam.id), title=o.exam.title, kind=o.exam.kind, opens_at=o.exam.opens_at,
+                         closes_at=o.exam.closes_at, time_limit_s=o.exam.time_limit_s, attempts_left=o.attempts_left,
+                         attempt_in_progress=str(o.in_progress.id) if o.in_progress else None).model_dump(mode="json")
+             for o in found[offset:offset + limit]]
+    return {"items": items, "total": len(found)}
+
+
+@router.post("/exams/{exam_id}/attempts", name="exams:api_start", response_model=AttemptOut, status_code=201,
+             dependencies=[allow(Role.trainee)])
+def start(request: Request, response: Response, db: DbSession, principal: CurrentPrincipal, exam_id: int) -> AttemptOut:
+    """201 with a new attempt, or 200 with the caller's attempt already in progress (with its answers)."""
+    started = attempts.start_attempt(db, principal.user, exam_id, client=client_of(request, principal))
+    if not started.created:
+        response.status_code = 200
+    return attempt_out(db, started.attempt)
+
+
+@router.get("/attempts/{attempt_id}", name="exams:api_attempt", response_model=AttemptOut, dependencies=[signed_in()])
+def get_attempt(db: DbSession, user: CurrentUser, attempt_id: int) -> AttemptOut:
+    return attempt_out(db, attempts.get_attempt(db, user, attempt_id))
+
+
+@router.put("/attempts/{attempt_id}/answers/{question_id}", name="exams:api_save", response_model=SavedOut,
+            dependencies=[signed_in()])
+def save(request: Request, db: DbSession, principal: CurrentPrincipal, attempt_id: int, question_id: str,
+         body: AnswerIn) -> SavedOut:
+    """Acknowledged once committed. 409 after the deadline or the submit, and for a stale `seq`; 422 for a bad shape."""
+    if len(question_id) > 40:
+        raise ValidationFailed(_("No such question."))
+    answer = attempts.save_answer(db, principal.user, attempt_id, question_id, body.response, body.seq,
+                                  client=client_of(request, principal))
+    return SavedOut(saved_at=answer.saved_at, seq=answer.seq)
+
+
+@router.post("/attempts/{attempt_id}/submit", name="exams:api_submit", response_model=ResultOut, dependencies=[signed_in()])
+def submit(request: Request, db: DbSession, principal: CurrentPrincipal, attempt_id: int) -> ResultOut:
+    """Repeating it returns the same result."""
+    attempt = attempts.submit(db, principal.user, attempt_id, client=client_of(request, principal))
+    return result_out(db, attempt, principal.user)
