@@ -65,6 +65,11 @@ def create_exam(session: Session, actor: User, data: ExamIn) -> Exam:
     exam.paper_snapshot = {"practice": {"from_notebook": data.practice_from_notebook}} if data.kind == ExamKind.practice else {}
     session.add(exam)
     session.flush()
+    if data.attempts_allowed is None:
+        # The column's default (1) fills a None on INSERT; unlimited needs the NULL written afterwards.
+        exam.attempts_allowed = None
+        session.add(exam)
+        session.flush()
     return exam
 
 
