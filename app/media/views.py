@@ -23,7 +23,7 @@ from app.media.storage import MediaStore
 
 router = make_router(prefix="/media", tags=["media pages"], include_in_schema=False)
 MANAGERS = permissions.MANAGER_ROLES
-SAFE_PATH = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$")
+SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")  # no leading dot in any segment
 
 
 def uploader_context() -> dict[str, object]:

@@ -68,6 +68,8 @@ def test_video_end_to_end(client: TestClient, session: Session, instructor_api: 
     assert "#EXT-X-ENDLIST" in variant and "seg_00000.ts" in variant
     strip = next(r for r in data["renditions"] if r["kind"] == "thumbnails")
     assert strip["meta"]["count"] == 2 and strip["url"].startswith(f"/media/{asset.id}/files/")
+    for r in data["renditions"]:  # every rendition URL the API hands out is served (poster, MP4, strip, playlists)
+        assert client.get(r["url"], headers=instructor_api).status_code == 200, r["url"]
 
 
 @needs_ffmpeg
@@ -113,6 +115,8 @@ def test_image_renditions_are_stripped_webp(client: TestClient, session: Session
             assert not img.getexif() and "exif" not in img.info and "xmp" not in img.info
     with Image.open(media_files["jpeg"]) as original:
         assert original.getexif().get(0x8825)  # the fixture did carry GPS
+    served = client.get(f"/media/{asset.id}/files/{renditions[1].path}", headers=instructor_api)  # a top-level file
+    assert served.status_code == 200 and served.content[8:12] == b"WEBP"
 
 
 def test_pdf_pages_with_progress(client: TestClient, session: Session, instructor_api: dict[str, str],

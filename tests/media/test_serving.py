@@ -56,7 +56,9 @@ def test_renditions_are_served_and_paths_are_confined(client: TestClient, pdf_as
     assert page.status_code == 200 and page.headers["content-type"] == "image/webp" and page.content[8:12] == b"WEBP"
     assert page.headers["cache-control"].startswith("private")  # the middleware's no-store is for pages, not media files
     assert client.get("/", headers=instructor_api).headers["cache-control"] == "no-store"
-    for bad in ("manifest.json", "../../../originals", "pages/../manifest.json", "pages/%2e%2e/manifest.json", "nope.webp"):
+    assert client.get(f"/media/{pdf_asset.id}/files/pages/p0001.webp", headers=instructor_api).status_code == 200
+    for bad in ("manifest.json", "../../../originals", "pages/../manifest.json", "pages/%2e%2e/manifest.json", "nope.webp",
+                ".hidden", "pages/.p0001.webp"):
         assert client.get(f"/media/{pdf_asset.id}/files/{bad}", headers=instructor_api).status_code == 404, bad
 
 
