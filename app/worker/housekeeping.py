@@ -15,6 +15,7 @@ from app.core.jobs import Job, JobStatus, WorkerHeartbeat, enqueue
 PERIODIC_JOBS: tuple[tuple[str, timedelta], ...] = (
     ("accounts.purge_expired", timedelta(hours=1)),
     ("exams.sweep_attempts", timedelta(minutes=1)),  # app/exams/exam_jobs.py: attempts whose browser disappeared
+    ("exams.publish_editions", timedelta(minutes=5)),  # app/exams/schedule_jobs.py: 日考/周考/月考 editions
 )
 
 
