@@ -22,6 +22,7 @@ from app.courses import authoring_views as courses_authoring_views
 from app.courses import subscribers as courses_subscribers  # noqa: F401  (registers event handlers)
 from app.courses import views as courses_views
 from app.exams import bank_api as exams_bank_api
+from app.exams import bank_views as exams_bank_views
 from app.exams import exam_api as exams_exam_api
 from app.home import views as home_views
 from app.media import api as media_api
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api, accounts_import_api,
                    standards_views, standards_api, courses_views, courses_authoring_views, courses_api, media_views, media_api,
-                   exams_bank_api):
+                   exams_bank_api, exams_bank_views):
         app.include_router(module.router)
     app.include_router(exams_exam_api.router)
     return app
