@@ -207,3 +207,36 @@ def authored_exams(session: Session, actor: User) -> list[Exam]:
     if not actor.has_role("admin"):
         query = query.where(Exam.owner_id == actor.id)
     return list(session.exec(query.limit(500)).all())
+
+
+def editable_exam(session: Session, actor: User, exam_id: int) -> Exam:
+    exam = get_exam(session, exam_id)
+    if not can_edit_exam(actor, exam):
+        raise NotFound()
+    return exam
+
+
+def running_attempt(session: Session, user: User, exam: Exam) -> Attempt | None:
+    return session.exec(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.user_id == user.id,
+                                              Attempt.status == AttemptStatus.in_progress.value)).first()
+
+
+def results_of(session: Session, user: User, *, exam_id: int | None = None, limit: int = 30) -> list[tuple[Attempt, Exam]]:
+    """The trainee's finished attempts, newest first, with their exams."""
+    query = (select(Attempt, Exam).join(Exam, col(Exam.id) == col(Attempt.exam_id))
+             .where(Attempt.user_id == user.id, Attempt.status == AttemptStatus.finished.value)
+             .order_by(col(Attempt.submitted_at).desc(), col(Attempt.id).desc()).limit(limit))
+    if exam_id is not None:
+        query = query.where(Attempt.exam_id == exam_id)
+    return [(a, e) for a, e in session.exec(query).all()]
+
+
+def unit_choices(session: Session) -> list[OrgUnit]:
+    return list(session.exec(select(OrgUnit).where(col(OrgUnit.is_active).is_(True)).order_by(col(OrgUnit.path))).all())
+
+
+def course_choices(session: Session) -> list[tuple[int, str]]:
+    from app.courses.models import Course
+
+    return [(c.id or 0, c.title) for c in session.exec(select(Course).where(col(Course.archived_at).is_(None))
+                                                          .order_by(col(Course.title)).limit(500)).all()]

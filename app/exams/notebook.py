@@ -124,12 +124,17 @@ def practice_item(session: Session, user_id: int, entry_id: int) -> NotebookItem
     return NotebookItem(*row)
 
 
+def presented(item: NotebookItem) -> Any:
+    """The question as the notebook page shows it: options shuffled the same way every time for the entry."""
+    return qt.shuffle(qt.parse_config(item.version.config), random.Random(item.entry.id)).config
+
+
 def answer_from_notebook(session: Session, user_id: int, entry_id: int, raw: Any, *, now: datetime | None = None) -> PracticeOutcome:
     """Practise one notebook question on its own (the notebook page): graded at once against its current
-    version, shown unshuffled; a right answer counts toward clearing it, a wrong one resets the streak."""
+    version (as `presented` shows it); a right answer counts toward clearing it, a wrong one resets the streak."""
     now = now or utcnow()
     item = practice_item(session, user_id, entry_id)
-    config = qt.parse_config(item.version.config)
+    config = presented(item)
     response = qt.validate_answer(config, raw)  # AnswerInvalid for the caller
     graded = qt.grade(config, response, 1.0)
     entry = record(session, user_id, item.question.id or 0, graded.correct, response, now)

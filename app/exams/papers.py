@@ -35,6 +35,7 @@ from app.exams.models import (
     PaperItem,
     PaperKind,
     Question,
+    QuestionBank,
     QuestionStatus,
     QuestionVersion,
 )
@@ -372,3 +373,35 @@ def present(session: Session, drawn: Sequence[Drawn], rng: random.Random, *, shu
         entries.append({"key": str(d.question_id), "question_id": d.question_id, "version_id": d.version_id,
                         "type": config.type, "points": str(d.points), "config": qt.dump_config(config), "mapping": mapping})
     return entries
+
+
+def authored_papers(session: Session, actor: User) -> list[Paper]:
+    query = select(Paper).where(col(Paper.archived_at).is_(None)).order_by(col(Paper.created_at).desc(), col(Paper.id).desc())
+    if not actor.has_role("admin"):
+        query = query.where(Paper.owner_id == actor.id)
+    return list(session.exec(query.limit(300)).all())
+
+
+def bank_choices(session: Session, actor: User) -> list[QuestionBank]:
+    from app.exams import bank
+
+    return bank.list_banks(session, actor, limit=200)[0]
+
+
+@dataclass
+class ItemRow:
+    item: PaperItem
+    question: Question
+    version: QuestionVersion | None
+
+    @property
+    def points(self) -> Decimal:
+        return Decimal(self.item.points if self.item.points is not None else (self.version.points if self.version else 0))
+
+
+def item_rows(session: Session, paper: Paper) -> list[ItemRow]:
+    rows = session.exec(select(PaperItem, Question, QuestionVersion)
+                        .join(Question, col(Question.id) == col(PaperItem.question_id))
+                        .join(QuestionVersion, col(QuestionVersion.id) == col(Question.current_version_id), isouter=True)
+                        .where(PaperItem.paper_id == paper.id).order_by(col(PaperItem.position))).all()
+    return [ItemRow(i, q, v) for i, q, v in rows]
