@@ -139,12 +139,30 @@ def _require_open(bank: QuestionBank) -> None:
 
 def update_bank(session: Session, actor: User, bank: QuestionBank, data: BankPatch, *, now: datetime | None = None) -> QuestionBank:
     get_bank(session, actor, bank.id or 0)
+    renamed = data.name is not None and data.name != bank.name
     for key, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(bank, key, value)
     bank.updated_at = now or utcnow()
     session.add(bank)
     session.flush()
+    if renamed:
+        _relabel_citations(session, bank)
     return bank
+
+
+def _relabel_citations(session: Session, bank: QuestionBank) -> None:
+    """Keep the review worklist's names in step after a bank is renamed."""
+    rows = session.exec(select(Question.id, QuestionVersion.stem)
+                        .join(QuestionVersion, col(QuestionVersion.id) == Question.current_version_id)
+                        .where(Question.bank_id == bank.id)).all()
+    stems = {str(question_id): stem for question_id, stem in rows}
+    if not stems:
+        return
+    for citation in session.exec(select(Citation).where(Citation.target_type == CITATION_TARGET,
+                                                        col(Citation.target_id).in_(list(stems)))).all():
+        citation.label = _label(bank, stems[citation.target_id])[:300]
+        session.add(citation)
+    session.flush()
 
 
 def archive_bank(session: Session, actor: User, bank: QuestionBank, *, archived: bool = True,

@@ -395,3 +395,9 @@ def test_export_leaves_retired_questions_out(session, qbank, author) -> None:
     assert [d.stem for d in outcome.drafts] == [kept.version.stem]
     with pytest.raises(ValidationFailed):
         service.export_bank(session, author, qbank, "pdf")
+
+
+def test_renaming_the_bank_relabels_the_worklist(session, qbank, author, standard) -> None:
+    row = service.create_question(session, author, qbank, single(clause_ids=[clause_id(session, standard, "3.1.2")]))
+    service.update_bank(session, author, qbank, BankPatch(name="会议服务（新）"))
+    assert service.question_citations(session, row.question.id)[0].label.startswith("会议服务（新） · 开水温度")
