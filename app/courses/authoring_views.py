@@ -23,9 +23,11 @@ from app.core.routing import DbSession, make_router
 from app.core.templating import env as templates_env
 from app.core.templating import flash, redirect, render
 from app.core.timeutil import format_datetime
-from app.courses import permissions, reports, service, video
+from app.courses import permissions, picture_book, reports, service, video
 from app.courses.models import Course, MaterialKind
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
+from app.media import service as media
+from app.media.models import AssetKind as MediaKind
 from app.standards import service as standards
 
 router = make_router(tags=["pages: course authoring"])
@@ -236,11 +238,7 @@ def material_config(kind: str, form: dict[str, Any], clause_ids: list[int]) -> d
     if kind == MaterialKind.video:
         return video.form_config(form)
     if kind == MaterialKind.picture_book:
-        pages = []
-        for line in _lines(form.get("pages", "")):
-            image, _sep, caption = line.partition("|")
-            pages.append({"image": image.strip(), "caption": caption.strip()})
-        return {"pages": pages}
+        return picture_book.form_config(form, _lines(form.get("pages", "")))
     if kind == MaterialKind.scene:
         return {"name": form.get("name", ""), "location": form.get("location", ""), "photos": _lines(form.get("photos", "")),
                 "equipment": _lines(form.get("equipment", "")), "notes": form.get("notes", "")}
@@ -263,6 +261,8 @@ class MaterialForm(BaseModel):
     subtitles_vtt: str = ""
     subtitles_label: str = ""
     pages: str = ""
+    page_image: list[str] = Field(default_factory=list)  # picture book: the page rows, in order
+    page_caption: list[str] = Field(default_factory=list)
     name: str = ""
     location: str = ""
     photos: str = ""
@@ -296,7 +296,8 @@ def material_new(request: Request, db: DbSession, user: CurrentUser, lesson_id: 
         raise NotFound()
     return render(request, "courses/authoring/material.html", {
         "material": None, "new_kind": kind, "course": course, "lesson": lesson, "values": dict.fromkeys(MaterialForm.model_fields, ""),
-        "chosen": [], "standards_by_id": {}, "versions_by_id": {}, **video.editor_context(db, user, kind)})
+        "chosen": [], "standards_by_id": {}, "versions_by_id": {}, **video.editor_context(db, user, kind),
+        **picture_book.editor_context(db, user, kind)})
 
 
 @router.get("/author/materials/{material_id}", name="author:material_edit", dependencies=[allow(*AUTHORS)])
@@ -304,7 +305,7 @@ def material_edit(request: Request, db: DbSession, user: CurrentUser, material_i
     material, course, lesson = _material_for_edit(db, user, material_id)
     config = material.config
     values = {"html": config.get("html", ""), "asset_id": config.get("asset_id", ""), "duration_s": config.get("duration_s") or "",
-              "pages": "\n".join(f"{p['image']} | {p.get('caption', '')}" for p in config.get("pages", [])),
+              "pages": "",  # a picture book's pages are rows of their own (picture_book.editor_context)
               "name": config.get("name", ""), "location": config.get("location", ""), "photos": "\n".join(config.get("photos", [])),
               "equipment": "\n".join(config.get("equipment", [])), "notes": config.get("notes", ""),
               "checklist_id": config.get("checklist_id", ""), "instructions": config.get("instructions", ""),
@@ -316,7 +317,20 @@ def material_edit(request: Request, db: DbSession, user: CurrentUser, material_i
         "standards_by_id": standards.standards_by_id(db, {v.standard_id for v in _versions(db, clauses.values())}),
         "versions_by_id": {v.id: v for v in _versions(db, clauses.values())},
         **video.editor_context(db, user, material.kind, values["asset_id"]),
+        **picture_book.editor_context(db, user, material.kind, config),
     })
+
+
+@router.get("/author/picture-book/pages", name="author:picture_book_rows", dependencies=[allow(*AUTHORS)])
+def picture_book_rows(request: Request, db: DbSession, user: CurrentUser, asset_id: str = "") -> Response:
+    """The page rows an uploaded picture or PDF adds to a picture book (an htmx fragment for the editor's
+    script), with the progress fragment while it is processed."""
+    asset = media.get_visible(db, user, asset_id)
+    if asset.kind == MediaKind.video:
+        raise ValidationFailed(_("A video cannot be a page of a picture book."))
+    pages = picture_book.editor_pages(db, [{"image": ref, "caption": ""} for ref in picture_book.refs_of_asset(asset)])
+    return render(request, "courses/authoring/_picture_book_pages.html", {
+        "new_pages": pages, "book_processing": picture_book.processing_assets(pages)})  # the template's output is its rows block
 
 
 def _versions(db: DbSession, clauses: Any) -> list[Any]:
@@ -467,8 +481,11 @@ def preview(request: Request, db: DbSession, user: CurrentUser, course_id: int, 
     current = lessons[index] if lessons else None
     clause_ids = {cid for m in (current or {}).get("materials", []) for cid in m["config"].get("clause_ids", [])}
     clauses = standards.clauses_by_id(db, clause_ids)
+    book_refs = [str(p.get("image", "")) for m in (current or {}).get("materials", []) if m["kind"] == MaterialKind.picture_book
+                 for p in m["config"].get("pages", [])]
     return render(request, "courses/authoring/preview.html", {
         "course": course, "snapshot": snapshot, "lessons": lessons, "current": current, "clauses": clauses,
+        "book_pictures": picture_book.pictures(db, book_refs),
         "previous": lessons[index - 1] if current and index > 0 else None,
         "next": lessons[index + 1] if current and index + 1 < len(lessons) else None,
     }, block="lesson")

@@ -20,8 +20,12 @@ video              {"kind": "video", "v": 1, "asset_id": "…", "duration_s": 60
                    `subtitles` (0–3 tracks) are WebVTT text (SubRip is converted when saved).
                    The last three fields were added later with defaults: v1 configs without them
                    still read the same.
-picture_book       {"kind": "picture_book", "v": 1, "pages": [{"image": "asset-id", "caption": "…"}]}
-                   Ordered pages (1–200); complete when every page has been seen.
+picture_book       {"kind": "picture_book", "v": 1, "pages": [{"image": "<page ref>", "caption": "…"}]}
+                   Ordered pages (1–200); complete when every page has been seen. A page ref is
+                   "<asset id>" for an uploaded image (shown through its WebP renditions),
+                   "<asset id>#p3" for page 3 (1-based) of an uploaded PDF (its page image), or
+                   "demo-…" for a drawing in static/img/courses. The "#pN" form was added later
+                   within v1: older configs (plain ids) read the same (app/courses/picture_book.py).
 scene              {"kind": "scene", "v": 1, "name": "…", "location": "…", "photos": ["asset-id"],
                     "equipment": ["…"], "opening_hours": [{"weekdays": [1,2,3,4,5], "opens": "08:30",
                     "closes": "17:00"}], "notes": "…"}
@@ -59,6 +63,7 @@ def sanitize_html(html: str) -> str:
 
 
 AssetRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+PageRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+(#p[1-9][0-9]{0,3})?$")]
 ShortText = Annotated[str, Field(max_length=200)]
 
 
@@ -112,7 +117,7 @@ class VideoConfig(_Config):
 class Page(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    image: AssetRef
+    image: PageRef  # "<asset id>", "<asset id>#p3" (a PDF's page 3) or "demo-…"
     caption: str = Field(default="", max_length=500)
 
 

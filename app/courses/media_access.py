@@ -39,7 +39,8 @@ def assets_of_snapshot(snapshot: dict[str, Any]) -> frozenset[str]:
                 if material.get("kind") == MaterialKind.video.value and config.get("asset_id"):
                     ids.add(str(config["asset_id"]))
                 elif material.get("kind") == MaterialKind.picture_book.value:
-                    ids.update(str(page["image"]) for page in config.get("pages", []) if page.get("image"))
+                    # "<asset id>#p3" is page 3 of a PDF: the whole asset's files are granted
+                    ids.update(str(page["image"]).split("#", 1)[0] for page in config.get("pages", []) if page.get("image"))
     return frozenset(ids)
 
 

@@ -18,7 +18,7 @@ from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, is_htmx, redirect, render
-from app.courses import learning, video
+from app.courses import learning, picture_book, video
 from app.courses import media_access as _media_access  # noqa: F401  (registers the trainees' media viewer check)
 from app.courses.models import Enrolment, MaterialKind
 
@@ -71,9 +71,12 @@ def _player(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, 
     pages = len(config.get("pages", [])) if current.material["kind"] == MaterialKind.picture_book.value else 0
     page = min(max(page, 0), max(pages - 1, 0))
     player = video.player(db, config, current.state) if current.material["kind"] == MaterialKind.video.value else None
+    # The page shown: one query for an uploaded picture, none for a demo drawing.
+    book_page = picture_book.picture(db, str(config["pages"][page].get("image", ""))) if pages else None
     if player is not None:
         current.asset_status = player.status
     return {"view": view, "item": item, "current": current, "config": config, "page": page, "pages": pages, "video": player,
+            "book_page": book_page,
             "seen": set(current.state.get("pages_seen", [])), "lesson_done": learning.lesson_done(view),
             "clauses": learning.cited_clauses(db, config.get("clause_ids", [])), "weekday_names": WEEKDAY_NAMES,
             "kind_label": lambda kind: MaterialKind(kind).label,
