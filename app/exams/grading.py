@@ -323,6 +323,8 @@ def key_text(entry: dict[str, Any]) -> str:
         return _("True") if getattr(config, "correct", False) else _("False")
     if config.type == "matching":
         return "；".join(f"{k}→{v}" for k, v in sorted(config.pairs.items()))
+    if config.type in ("multiple_choice", "ordering"):
+        return "、".join(config.correct)
     return qt.get_type(config.type).key_summary(config)
 
 

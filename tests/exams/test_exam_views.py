@@ -143,3 +143,26 @@ def test_grading_and_regrade_pages(client, session, author, trainee, user_factor
     regrade = client.get(f"/exams/staff/regrade?question_id={q.id}")
     assert regrade.status_code == 200 and 'id="regrade-count"' in regrade.text
     _unused = timedelta
+
+
+def test_demo_exams_are_idempotent(session) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import func
+
+    from app.accounts import demo as accounts_demo
+    from app.accounts import service as accounts
+    from app.exams import exam_demo, exams
+    from app.standards import demo as standards_demo
+
+    accounts_demo.seed(session)
+    standards_demo.seed(session)
+    first = exam_demo.seed(session)
+    assert first["exams_created"] == 3 and first["exam_results_created"] == 8
+    counted = (session.exec(select(func.count()).select_from(Exam)).one(), session.exec(select(func.count()).select_from(Attempt)).one())
+    again = exam_demo.seed(session)
+    assert again["exams_created"] == 0 and again["exam_results_created"] == 0
+    assert (session.exec(select(func.count()).select_from(Exam)).one(), session.exec(select(func.count()).select_from(Attempt)).one()) == counted
+    trainee = accounts.get_user_by_username(session, "trainee")
+    titles = {o.exam.title for o in exams.exams_open_for(session, trainee)}
+    assert {exam_demo.PRACTICE, exam_demo.WEEKLY} <= titles and exam_demo.MONTHLY not in titles
+    results = exams.results_of(session, accounts.get_user_by_username(session, "trainee5"))
+    assert len(results) == 1 and results[0][0].score is not None
