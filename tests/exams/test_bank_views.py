@@ -16,6 +16,7 @@ from tests.exams.test_bank import ALL_TYPES, GIFT, GIFT_BAD
 from tests.helpers import csrf_from, login
 
 author, other_author, qbank = bank_tests.author, bank_tests.other_author, bank_tests.qbank  # fixtures
+make_standard = bank_tests.make_standard
 HX = {"HX-Request": "true"}
 
 
@@ -163,3 +164,21 @@ def test_export_and_template_downloads(client, session, author, qbank) -> None:
         assert response.status_code == 200 and response.content
     for layout in ("question", "option"):
         assert client.get(f"/author/question-banks/template.xlsx?layout={layout}").content[:2] == b"PK"
+
+
+def test_revised_standard_puts_the_question_on_the_worklist_with_a_link_to_the_editor(client, session, author, admin, qbank,
+                                                                                       make_standard) -> None:
+    from app.standards import service as standards
+    from tests.standards.conftest import first_version
+
+    std = make_standard(author, "Q/CZJG 001—2024", publish_by=admin)
+    cid = next(c.id for c in standards.clauses_of(session, first_version(std)) if c.number == "3.1.2")
+    row = service.create_question(session, author, qbank, ALL_TYPES[0].model_copy(update={"clause_ids": [cid]}))
+    standards.start_revision(session, author, first_version(std))
+    session.commit()
+    login(client, "instructor1")
+    page = client.get("/standards/reviews")
+    link = soup(page).select_one(f"a[href='/author/question-banks/{qbank.id}/questions/{row.question.id}']")
+    assert link is not None and "会议服务题库" in link.get_text()
+    edit = client.get(link["href"])
+    assert edit.status_code == 200 and soup(edit).select_one("#chosen-clauses input[checked]")["value"] == str(cid)
