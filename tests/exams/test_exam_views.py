@@ -3,8 +3,6 @@ explanations, notebook practice; authoring (create, blueprint check, publish), g
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from bs4 import BeautifulSoup
 from sqlmodel import Session, select
@@ -142,7 +140,6 @@ def test_grading_and_regrade_pages(client, session, author, trainee, user_factor
         client.get("/exams/staff/grading").text, "html.parser").select("article.xg")
     regrade = client.get(f"/exams/staff/regrade?question_id={q.id}")
     assert regrade.status_code == 200 and 'id="regrade-count"' in regrade.text
-    _unused = timedelta
 
 
 def test_demo_exams_are_idempotent(session) -> None:  # type: ignore[no-untyped-def]
@@ -160,7 +157,8 @@ def test_demo_exams_are_idempotent(session) -> None:  # type: ignore[no-untyped-
     counted = (session.exec(select(func.count()).select_from(Exam)).one(), session.exec(select(func.count()).select_from(Attempt)).one())
     again = exam_demo.seed(session)
     assert again["exams_created"] == 0 and again["exam_results_created"] == 0
-    assert (session.exec(select(func.count()).select_from(Exam)).one(), session.exec(select(func.count()).select_from(Attempt)).one()) == counted
+    assert (session.exec(select(func.count()).select_from(Exam)).one(),
+            session.exec(select(func.count()).select_from(Attempt)).one()) == counted
     trainee = accounts.get_user_by_username(session, "trainee")
     titles = {o.exam.title for o in exams.exams_open_for(session, trainee)}
     assert {exam_demo.PRACTICE, exam_demo.WEEKLY} <= titles and exam_demo.MONTHLY not in titles
