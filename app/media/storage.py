@@ -13,11 +13,13 @@ upload of the same bytes finds the original already there and drops its copy.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import secrets
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,15 +120,32 @@ class MediaStore:
         return self.original_path(sha256).is_file()
 
     def keep(self, staged: StagedFile) -> Path:
-        """Move a staged file into the store under its hash; a copy already there wins (same bytes)."""
+        """Move a staged file into the store under its hash; a copy already there wins (same bytes).
+
+        Under the store lock, and a copy already there is touched: the orphan sweep (housekeeping.py)
+        spares files changed within its grace period, so it never deletes one a new asset is about to use.
+        """
         target = self.original_path(staged.sha256)
-        if target.is_file():
-            staged.discard()
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(staged.path, 0o640)
-        os.replace(staged.path, target)
+        with self.lock():
+            if target.is_file():
+                os.utime(target)
+                staged.discard()
+                return target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(staged.path, 0o640)
+            os.replace(staged.path, target)
         return target
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """An exclusive lock on the store, between processes (keeping an original vs. sweeping orphans)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def derived_dir(self, sha256: str) -> Path:
         if not SHA256.match(sha256):
@@ -160,3 +179,35 @@ class MediaStore:
 
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.root))
+
+    # -- housekeeping (app/media/housekeeping.py) -------------------------------------------------
+
+    def stored_hashes(self) -> dict[str, list[Path]]:
+        """Every content hash on disk with its places: the original file and the derived folder."""
+        found: dict[str, list[Path]] = {}
+        originals = self.root / "originals"
+        if originals.is_dir():
+            for path in originals.glob("??/??/*"):
+                if SHA256.match(path.name) and path.is_file():
+                    found.setdefault(path.name, []).append(path)
+        derived = self.root / "derived"
+        if derived.is_dir():
+            for path in derived.iterdir():
+                if SHA256.match(path.name) and path.is_dir():
+                    found.setdefault(path.name, []).append(path)
+        return found
+
+    def remove(self, path: Path) -> int:
+        """Delete a file or folder under the store; the bytes freed (0 when it was gone already)."""
+        if self.root.resolve() not in path.resolve().parents:
+            raise ValueError(f"{path} is outside the media store")
+        if path.is_dir() and not path.is_symlink():
+            size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+            shutil.rmtree(path, ignore_errors=True)
+            return size
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size

@@ -15,6 +15,8 @@ from app.core.jobs import Job, JobStatus, WorkerHeartbeat, enqueue
 PERIODIC_JOBS: tuple[tuple[str, timedelta], ...] = (
     ("accounts.purge_expired", timedelta(hours=1)),
     ("exams.sweep_attempts", timedelta(minutes=1)),  # app/exams/exam_jobs.py: attempts whose browser disappeared
+    ("media.purge_expired_uploads", timedelta(hours=1)),  # app/media/housekeeping.py: abandoned resumable uploads
+    ("media.purge_orphans", timedelta(hours=6)),  # app/media/housekeeping.py: files no asset uses any more
     ("exams.publish_editions", timedelta(minutes=5)),  # app/exams/schedule_jobs.py: 日考/周考/月考 editions
 )
 
