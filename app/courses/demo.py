@@ -3,7 +3,8 @@
 Idempotent: a curriculum or course whose title exists is left alone, rules are added once, and
 progress is recorded only for enrolments nobody has started. Needs the accounts and standards demos
 (author `instructor`, administrator `admin`). Picture-book pages use the drawings in
-static/img/courses (asset ids `demo-…`, which the lesson player maps to those files).
+static/img/courses (asset ids `demo-…`, which the lesson player maps to those files), except in
+视频会议保障, whose video and picture book are real media generated at seed time (demo_media.py).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from sqlmodel import Session, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Tier, User
+from app.core.config import Environment, get_settings
 from app.core.models import utcnow
 from app.core.timeutil import DISPLAY_TZ
-from app.courses import learning, service
+from app.courses import demo_media, learning, service
 from app.courses.models import Course, Curriculum, EnrolmentRule, MaterialKind
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, ModuleIn, RuleIn
 from app.standards import service as standards
@@ -27,6 +29,7 @@ from app.standards import service as standards
 MEETING, CANTEEN, CLEANING = ("Q/CZJG 001—2024", "Q/CZJG 001—2021"), ("DB3204/T 1012—2022",), ("Q/CZJG 005—2023",)
 SECURITY, VEHICLES, ENERGY = ("Q/CZJG 007—2023",), ("Q/CZJG 011—2022",), ("DB3204/T 1020—2023",)
 WEEKDAYS = [1, 2, 3, 4, 5]
+REAL_MEDIA_COURSE = "视频会议保障"  # its video and picture book are real media (demo_media.py) when ffmpeg is there
 
 
 def T(title: str, html: str, *cites: tuple[tuple[str, ...], str], required: bool = True) -> dict[str, Any]:  # noqa: N802
@@ -282,15 +285,16 @@ def _clause_id(session: Session, owner: User, codes: tuple[str, ...], number: st
     return None
 
 
-def _material(session: Session, owner: User, spec: dict[str, Any]) -> MaterialIn:
-    config = dict(spec.get("config", {}))
+def _material(session: Session, owner: User, spec: dict[str, Any], real: dict[str, dict[str, Any]] | None = None) -> MaterialIn:
+    config = {**spec.get("config", {}), **(real or {}).get(spec["title"], {})}  # real media by title (demo_media.py)
     if spec["kind"] == MaterialKind.text.value:
         ids = [i for codes, number in spec["cites"] if (i := _clause_id(session, owner, codes, number)) is not None]
         config = {"html": spec["html"], "clause_ids": list(dict.fromkeys(ids))}
     return MaterialIn(kind=spec["kind"], title=spec["title"], is_required=spec["required"], config=config)
 
 
-def _build(session: Session, owner: User, curriculum: Curriculum, spec: CourseSpec, order: int) -> Course:
+def _build(session: Session, owner: User, curriculum: Curriculum, spec: CourseSpec, order: int,
+           real: dict[str, dict[str, Any]] | None = None) -> Course:
     course = service.create_course(session, owner, curriculum, CourseIn(title=spec.title, summary=spec.summary,
                                                                          hours=Decimal(spec.hours), is_required=spec.required,
                                                                          sort_order=order))
@@ -299,9 +303,13 @@ def _build(session: Session, owner: User, curriculum: Curriculum, spec: CourseSp
         for lesson_title, mats in lessons:
             lesson = service.add_lesson(session, owner, module.id or 0, LessonIn(title=lesson_title))
             for mat in mats:
-                service.add_material(session, owner, lesson.id or 0, _material(session, owner, mat))
+                service.add_material(session, owner, lesson.id or 0, _material(session, owner, mat, real))
     service.publish_course(session, owner, course, note="首次发布")
     return course
+
+
+def _missing(session: Session, course_title: str) -> bool:
+    return session.exec(select(Course).where(Course.title == course_title)).first() is None
 
 
 def _user(session: Session, username: str) -> User:
@@ -328,10 +336,15 @@ def _finish_lessons(session: Session, user: User, course: Course, lessons: int |
                 learning.complete_material(session, user, course.id or 0, m["id"], now=now)
 
 
-def seed(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+def seed(session: Session, *, now: datetime | None = None, media: bool | None = None) -> dict[str, int]:
+    """`media`: make the real demo media (demo_media.py); by default everywhere but in the test suite,
+    whose in-process seeds would leave generated files in the shared test media folder."""
     now = now or utcnow()
     owner, admin = _user(session, "instructor"), _user(session, "admin")
     created, by_title = 0, dict[str, Course]()
+    # Real media only for a course still to be built (published versions are never rewritten).
+    wanted = media if media is not None else get_settings().env != Environment.test
+    real = demo_media.ensure(session, owner).configs if wanted and _missing(session, REAL_MEDIA_COURSE) else {}
     for order, (title, tier, description, specs) in enumerate(CURRICULA):
         curriculum = session.exec(select(Curriculum).where(Curriculum.title == title)).first()
         if curriculum is None:
@@ -340,7 +353,7 @@ def seed(session: Session, *, now: datetime | None = None) -> dict[str, int]:
         for position, spec in enumerate(specs):
             course = session.exec(select(Course).where(Course.curriculum_id == curriculum.id, Course.title == spec.title)).first()
             if course is None:
-                course = _build(session, owner, curriculum, spec, position)
+                course = _build(session, owner, curriculum, spec, position, real)
                 created += 1
                 if spec.after:
                     service.set_prerequisites(session, owner, course, [by_title[spec.after].id or 0])

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -27,8 +28,8 @@ from app.core.jobs import Job, JobStatus
 from app.core.models import utcnow
 from app.media import permissions
 from app.media.models import AssetKind, AssetStatus, MediaAsset, MediaRendition, MediaUpload, UploadStatus
-from app.media.storage import MediaStore, StagedFile
-from app.media.validation import MediaInfo
+from app.media.storage import MediaStore, StagedFile, StagingWriter
+from app.media.validation import MediaInfo, MediaRejected, inspect
 
 PROCESS_JOB = "media.process"
 TITLE_MAX = 200
@@ -141,6 +142,35 @@ def create_asset(db: Session, user: User, staged: StagedFile, info: MediaInfo, *
     db.flush()
     (store or MediaStore.default()).keep(staged)
     return asset
+
+
+def add_local_file(db: Session, user: User, path: Path, *, title: str | None = None, kind: str | None = None,
+                   store: MediaStore | None = None, now: datetime | None = None) -> MediaAsset:
+    """Record a file from the server's disk (demo data, imports) as an upload would be: a copy is staged,
+    validated by content, and queued for processing. UnsupportedMedia/ValidationFailed when refused."""
+    store = store or MediaStore.default()
+    settings = get_settings()
+    writer = StagingWriter(store, settings.media_max_upload_bytes)
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1024 * 1024):
+                writer.write(block)
+    except BaseException:
+        writer.abort()
+        raise
+    staged = writer.finish()
+    kept = False
+    try:
+        try:
+            info = inspect(staged.path, ffprobe=settings.ffprobe_binary)
+        except MediaRejected as exc:
+            raise (UnsupportedMedia(exc.reason) if exc.status == 415 else ValidationFailed(exc.reason)) from exc
+        asset = create_asset(db, user, staged, info, title=title, filename=path.name, requested_kind=kind, store=store, now=now)
+        kept = True
+        return asset
+    finally:
+        if not kept:
+            staged.discard()
 
 
 def job_payload(asset: MediaAsset, *, has_audio: bool) -> dict[str, object]:
