@@ -190,6 +190,20 @@ def test_sweep_closes_overdue_attempts(session, trainee, exam_setup, user_factor
     assert session.exec(select(AttemptEvent).where(AttemptEvent.attempt_id == gone.id, AttemptEvent.kind == "sweep")).first()
 
 
+def test_the_sweep_job_runs_the_sweep(session, trainee, exam_setup) -> None:
+    from app.core.jobs import get_handler
+    from app.exams.exam_jobs import SWEEP_JOB
+    from app.worker.housekeeping import PERIODIC_JOBS
+
+    assert SWEEP_JOB in dict(PERIODIC_JOBS)
+    exam, _qs = exam_setup
+    gone = attempts.start_attempt(session, trainee, exam.id, now=T0).attempt  # its deadline passed long ago
+    spec = get_handler(SWEEP_JOB)
+    assert spec is not None and spec.func(session, {}, None) == {"marked_overdue": 1, "closed": 1, "abandoned": 0}  # type: ignore[arg-type]
+    session.refresh(gone)
+    assert gone.status == AttemptStatus.finished
+
+
 def test_short_answers_wait_for_a_grader(session, author, trainee) -> None:
     bank = make_bank(session, author)
     qs = [make_question(session, bank, SINGLE), make_question(session, bank, SHORT, stem="发现隐患怎么办？", points="2")]

@@ -57,6 +57,12 @@ def test_trainee_takes_an_exam_through_the_pages(client, session, exam, trainee)
                        headers={"X-CSRF-Token": token})
     assert saved.status_code == 200
     assert client.put(f"/api/v1/attempts/{attempt.id}/answers/{tf['data-key']}", json={"response": True, "seq": 2}).status_code == 403
+    from app.accounts.models import AuthSession
+    from app.exams.models import AttemptEvent
+
+    logged = session.exec(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id, AttemptEvent.kind == "save")).one()
+    device = session.exec(select(AuthSession).where(AuthSession.user_id == trainee.id)).one()
+    assert logged.session_id == device.id and logged.ip
     again = BeautifulSoup(client.get(f"/exams/attempts/{attempt.id}").text, "html.parser")
     tf_again = again.select_one(f"#q-{tf['data-key']}")
     assert tf_again["data-seq"] == "1" and tf_again.select_one("input[value=true]").has_attr("checked")
