@@ -57,6 +57,7 @@ from app.exams.permissions import can_view_attempt, owns_attempt
 
 ABANDON_IDLE = timedelta(hours=24)  # an untimed practice attempt left this long is abandoned by the sweep
 SWEEP_BATCH = 200
+SEEN_EVERY = timedelta(minutes=1)
 OPEN_STATES = (AttemptStatus.in_progress.value, AttemptStatus.overdue.value)
 
 
@@ -83,6 +84,13 @@ class StaleSave(Conflict):
 
     keep_writes = True
     code = "stale-save"
+
+
+class StartRefused(Conflict):
+    """The exam is not open or no attempt is left (409). Kept: a start may first have closed the
+    trainee's attempt whose deadline had passed, and that close must land."""
+
+    keep_writes = True
 
 
 class AnswerRejected(ValidationFailed):
@@ -196,10 +204,10 @@ def start_attempt(session: Session, user: User, exam_id: int, *, client: Client 
     if running is not None:  # its deadline passed while nobody was looking: close it before anything else
         close(session, running, "deadline", now)
     if not exam_service.is_open(exam, now):
-        raise Conflict(_("This exam is not open now."))
+        raise StartRefused(_("This exam is not open now."))
     left = exam_service.attempts_left(session, user, exam)
     if left is not None and left <= 0:
-        raise Conflict(_("You have used all your attempts at this exam."))
+        raise StartRefused(_("You have used all your attempts at this exam."))
     number = 1 + (session.exec(select(func.max(Attempt.number)).where(
         Attempt.exam_id == exam.id, Attempt.user_id == user.id)).first() or 0)
     seed = seed if seed is not None else secrets.randbits(31)
@@ -244,7 +252,7 @@ def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: An
                 client: Client = SYSTEM, now: datetime | None = None) -> AttemptAnswer:
     now = now or utcnow()
     attempt = _own_attempt(session, user, attempt_id)
-    if attempt.status == AttemptStatus.in_progress and past_deadline(attempt, now):
+    if attempt.status in OPEN_STATES and past_deadline(attempt, now):
         close(session, attempt, "deadline", now)
     if attempt.status != AttemptStatus.in_progress:
         log(session, attempt, "late_save", client, now, key=key, seq=seq)
@@ -268,8 +276,10 @@ def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: An
     if answer is None:
         answer = AttemptAnswer(attempt_id=attempt.id or 0, question_key=key)
     answer.response, answer.seq, answer.saved_at = response, seq, now
-    attempt.last_seen_at = now
-    session.add_all([answer, attempt])
+    session.add(answer)
+    if attempt.last_seen_at is None or now - attempt.last_seen_at > SEEN_EVERY:
+        attempt.last_seen_at = now  # not on every save: the attempt row is wide (its questions)
+        session.add(attempt)
     log(session, attempt, "save", client, now, key=key, seq=seq)
     session.flush()
     return answer

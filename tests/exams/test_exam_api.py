@@ -124,3 +124,19 @@ def test_access(client, session, setup, user_factory) -> None:
     assert client.post(f"/api/v1/exams/{exam.id}/attempts", headers=teacher).status_code == 403
     assert client.get("/api/v1/exams", params={"status": "open"}).status_code == 401
     assert client.post("/api/v1/exams/999999/attempts", headers=api_token(client, "trainee1")).status_code == 404
+
+
+def test_start_after_the_window_closes_the_forgotten_attempt(client, session, setup) -> None:
+    exam, _qs = setup
+    headers = api_token(client, "trainee1")
+    attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).json()
+    row = session.get(Attempt, int(attempt["id"]))
+    row.deadline = utcnow() - timedelta(minutes=5)
+    exam.closes_at = utcnow() - timedelta(minutes=1)
+    session.add_all([row, exam])
+    session.commit()
+    refused = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers)
+    assert refused.status_code == 409 and refused.headers["content-type"].startswith(PROBLEM)
+    session.refresh(row)
+    assert row.status == "finished" and row.finish_reason == "deadline"  # closed although the start was refused
+    assert client.get("/api/v1/exams", params={"status": "open"}, headers=headers).json()["total"] == 0
