@@ -151,5 +151,10 @@ def test_kiosk_exam_survives_offline_and_resumes_elsewhere(live_server: LiveServ
     other.goto("/exams/my/notebook")
     expect(other.locator("#notebook-items")).to_contain_text("茶水应倒满杯")
     shot(other, "10-notebook")
+    other.get_by_role("link", name="练习").click()
+    other.locator("#practice-form .xq-option", has_text="错误").click()
+    other.click("#practice-form button[type=submit]")
+    expect(other.locator("#practice-outcome")).to_contain_text("答对了")
+    shot(other, "11-notebook-practice-right")
     # Chromium logs each save that failed while the network was down; those were the point of the test.
     kiosk.errors[:] = [e for e in kiosk.errors if "ERR_INTERNET_DISCONNECTED" not in e]
