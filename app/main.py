@@ -25,6 +25,7 @@ from app.exams import bank_api as exams_bank_api
 from app.exams import bank_views as exams_bank_views
 from app.exams import exam_api as exams_exam_api
 from app.exams import exam_views as exams_exam_views
+from app.exams import report_views as exams_report_views
 from app.home import views as home_views
 from app.media import api as media_api
 from app.media import views as media_views
@@ -63,4 +64,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(module.router)
     app.include_router(exams_exam_api.router)
     app.include_router(exams_exam_views.router)
+    app.include_router(exams_report_views.router)
     return app

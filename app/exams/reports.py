@@ -144,7 +144,7 @@ def export_xlsx(report: ExamReport) -> bytes:
                    round(float(attempt.score or 0) * 100 / float(attempt.max_score or 1), 1), _("Yes") if attempt.passed else _("No"),
                    attempt.submitted_at.replace(tzinfo=None) if attempt.submitted_at else None])
     items = wb.create_sheet(_("Item analysis"))
-    items.append([_("Question"), _("Type"), _("Responses"), _("Facility %"), _("Discrimination"), _("Upper - lower"), _("Flags")])
+    items.append([_("Question"), _("Type"), _("Responses"), _("Facility (percent)"), _("Discrimination"), _("Upper - lower"), _("Flags")])
     for row in report.items:
         s = row.stats
         items.append([plain_text(row.stem)[:300], row.type, s.responses, None if s.facility is None else round(s.facility * 100, 1),

@@ -1,0 +1,100 @@
+"""Exam statistics (distribution, pass rates by unit and tier, item analysis with dubious items, Excel
+export), the live competition leaderboard, and recurring exam schedules (日考/周考/月考)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Request, Response
+from pydantic import ValidationError
+
+from app.accounts.access import CurrentUser, allow, signed_in
+from app.accounts.models import TIER_LABELS, Role, Tier
+from app.core.errors import NotFound, ValidationFailed
+from app.core.i18n import gettext as _
+from app.core.routing import DbSession, make_router
+from app.core.templating import flash, redirect, render
+from app.exams import exams, papers, reports, schedules
+from app.exams.models import EXAM_KIND_LABELS, ExamKind, ExamSchedule, PaperKind
+from app.exams.permissions import AUTHOR_ROLES
+
+router = make_router(tags=["pages: exam statistics"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SCHEDULE_KINDS = (ExamKind.daily, ExamKind.weekly, ExamKind.monthly)
+
+
+def _path(request: Request, name: str, **params: object) -> str:
+    return str(request.app.url_path_for(name, **params))
+
+
+@router.get("/exams/staff/author/{exam_id}/statistics", name="exams:statistics",
+            dependencies=[allow(Role.instructor, Role.admin, Role.district_admin)])
+def statistics(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+    report = reports.exam_report(db, user, exams.get_exam(db, exam_id))
+    return render(request, "exams/reports/statistics.html", {"report": report, "flag_label": reports.flag_label,
+                                                             "kind_labels": EXAM_KIND_LABELS})
+
+
+@router.get("/exams/staff/author/{exam_id}/statistics.xlsx", name="exams:statistics_export",
+            dependencies=[allow(Role.instructor, Role.admin, Role.district_admin)])
+def statistics_export(db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+    report = reports.exam_report(db, user, exams.get_exam(db, exam_id))
+    return Response(reports.export_xlsx(report), media_type=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=exam-{exam_id}-statistics.xlsx"})
+
+
+@router.get("/exams/{exam_id}/leaderboard", name="exams:leaderboard", dependencies=[signed_in()])
+def leaderboard(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+    exam = exams.get_exam(db, exam_id)
+    if exam.kind != ExamKind.competition or not (exams.in_audience(db, user, exam) or reports.can_see_report(user, exam)):
+        raise NotFound()
+    people, units, running = reports.leaderboard(db, exam)
+    return render(request, "exams/reports/leaderboard.html", {"exam": exam, "people": people, "units": units, "running": running},
+                  block="board")
+
+
+@router.get("/exams/staff/schedules", name="exams:schedules", dependencies=[allow(*AUTHOR_ROLES)])
+def schedule_list(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    return render(request, "exams/reports/schedules.html", _schedule_ctx(db, user))
+
+
+def _schedule_ctx(db: DbSession, user: CurrentUser, values: dict[str, str] | None = None) -> dict[str, object]:
+    blueprints = [p for p in papers.authored_papers(db, user) if p.kind == PaperKind.blueprint]
+    return {"schedules": schedules.schedules_of(db, user), "blueprints": blueprints, "kinds": SCHEDULE_KINDS,
+            "kind_labels": EXAM_KIND_LABELS, "tiers": list(Tier), "tier_labels": TIER_LABELS, "values": values or {}}
+
+
+@router.post("/exams/staff/schedules", name="exams:schedule_create", dependencies=[allow(*AUTHOR_ROLES)])
+def schedule_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[str, Form()] = "",
+                    kind: Annotated[str, Form()] = "daily", paper_id: Annotated[str, Form()] = "",
+                    tier: Annotated[str, Form()] = "", opens_at_local: Annotated[str, Form()] = "08:00",
+                    window_hours: Annotated[str, Form()] = "24", weekday: Annotated[str, Form()] = "1",
+                    month_day: Annotated[str, Form()] = "1", time_limit_min: Annotated[str, Form()] = "20",
+                    pass_percent: Annotated[str, Form()] = "60") -> Response:  # noqa: S107 (not a password)
+    values = {"title": title, "kind": kind, "paper_id": paper_id, "tier": tier, "opens_at_local": opens_at_local,
+              "window_hours": window_hours, "weekday": weekday, "month_day": month_day, "time_limit_min": time_limit_min,
+              "pass_percent": pass_percent}
+    try:
+        data = schedules.ScheduleIn(title=title, kind=kind, paper_id=int(paper_id or 0), tier=tier or None, opens_at_local=opens_at_local,
+                                    window_hours=int(window_hours or 0), weekday=int(weekday or 0), month_day=int(month_day or 0),
+                                    time_limit_s=int(time_limit_min or 0) * 60, pass_percent=int(pass_percent or 0))
+        schedules.create_schedule(db, user, data)
+    except (ValidationError, ValueError):
+        flash(request, _("Please check the form: every field needs a valid value."), "error")
+        return render(request, "exams/reports/schedules.html", _schedule_ctx(db, user, values), status_code=422)
+    except (ValidationFailed, NotFound) as exc:
+        flash(request, str(exc.detail or exc.title) if isinstance(exc, ValidationFailed) else _("No such paper."), "error")
+        return render(request, "exams/reports/schedules.html", _schedule_ctx(db, user, values), status_code=422)
+    flash(request, _("Recurring exam saved. Each edition is published automatically when it opens."))
+    return redirect(request, _path(request, "exams:schedules"))
+
+
+@router.post("/exams/staff/schedules/{schedule_id}/active", name="exams:schedule_active", dependencies=[allow(*AUTHOR_ROLES)])
+def schedule_active(request: Request, db: DbSession, user: CurrentUser, schedule_id: int,
+                    active: Annotated[str, Form()] = "") -> Response:
+    schedule = db.get(ExamSchedule, schedule_id)
+    if schedule is None:
+        raise NotFound()
+    schedules.set_active(db, user, schedule, active == "1")
+    flash(request, _("Recurring exam resumed.") if active == "1" else _("Recurring exam paused."))
+    return redirect(request, _path(request, "exams:schedules"))
