@@ -375,7 +375,7 @@ def paper_items(request: Request, db: DbSession, user: CurrentUser, paper_id: in
 
 @router.post("/exams/staff/papers/{paper_id}/rules", name="exams:paper_rule_add", dependencies=[allow(*AUTHOR_ROLES)])
 def paper_rule_add(request: Request, db: DbSession, user: CurrentUser, paper_id: int,
-                   count: Annotated[int, Form(ge=1, le=200)] = 1, points: Annotated[str, Form(max_length=8)] = "1",
+                   count: Annotated[int, Form(ge=1, le=1000)] = 1, points: Annotated[str, Form(max_length=8)] = "1",
                    type: Annotated[str, Form(max_length=30)] = "", difficulty_min: Annotated[int, Form(ge=1, le=5)] = 1,
                    difficulty_max: Annotated[int, Form(ge=1, le=5)] = 5, tag: Annotated[str, Form(max_length=100)] = "",
                    category: Annotated[str, Form(max_length=300)] = "", clause_id: Annotated[str, Form(max_length=12)] = "") -> Response:

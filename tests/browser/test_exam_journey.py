@@ -158,3 +158,47 @@ def test_kiosk_exam_survives_offline_and_resumes_elsewhere(live_server: LiveServ
     shot(other, "11-notebook-practice-right")
     # Chromium logs each save that failed while the network was down; those were the point of the test.
     kiosk.errors[:] = [e for e in kiosk.errors if "ERR_INTERNET_DISCONNECTED" not in e]
+
+
+def test_instructor_builds_a_blueprint_exam(live_server: LiveServer, new_visit, shot) -> None:  # type: ignore[no-untyped-def]
+    """An instructor makes a blueprint paper on a demo bank, sees the check refuse an impossible rule and
+    accept a possible one, creates a weekly exam from it and publishes it."""
+    suffix = uuid.uuid4().hex[:6]
+    page = new_visit("desktop").new_page()
+    sign_in(page, "instructor")
+    page.goto("/exams/staff/author")
+    page.fill("#p-title", f"安全保卫抽题卷{suffix}")
+    page.select_option("#p-kind", "blueprint")
+    page.select_option("#p-bank", label="安全保卫与设施节能题库")
+    page.click("text=创建试卷")
+    expect(page.locator("h1")).to_contain_text(f"安全保卫抽题卷{suffix}")
+    page.fill("#r-count", "500")
+    page.select_option("#r-type", "single_choice")
+    page.click("#add-rule")
+    expect(page.locator("#blueprint-check tbody tr")).to_have_count(1)
+    expect(page.locator("#check-summary")).to_contain_text("无法满足")
+    shot(page, "01-rule-too-big")
+    page.click("text=删除规则 1")
+    expect(page.locator("#blueprint-check tbody tr")).to_have_count(0)
+    page.fill("#r-count", "3")
+    page.select_option("#r-type", "single_choice")
+    page.click("#add-rule")
+    expect(page.locator("#blueprint-check tbody tr")).to_have_count(1)
+    page.fill("#r-count", "2")
+    page.select_option("#r-type", "true_false")
+    page.click("#add-rule")
+    expect(page.locator("#blueprint-check tbody tr")).to_have_count(2)
+    expect(page.locator("#check-summary")).to_contain_text("可以满足")
+    shot(page, "02-rules-ok")
+    page.click("text=用此试卷新建考试")
+    page.fill("#f-title", f"安全保卫周考{suffix}")
+    page.select_option("#f-kind", "weekly")
+    page.fill("#f-limit", "15")
+    page.fill("#f-attempts", "1")
+    page.select_option("#f-tier", "execution")
+    shot(page, "03-exam-form")
+    page.click("form.card button[type=submit]")
+    expect(page.locator("#publish-exam")).to_be_enabled()
+    page.click("#publish-exam")
+    expect(page.locator(".flash")).to_contain_text("已发布")
+    shot(page, "04-published")
