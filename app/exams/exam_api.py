@@ -12,9 +12,10 @@ from app.accounts.models import Role
 from app.accounts.views import client_ip
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
+from app.core.models import utcnow
 from app.core.routing import DbSession, make_router
 from app.exams import attempts, exams, grading
-from app.exams.exam_schemas import AnswerIn, AttemptOut, OpenExamOut, OptionOut, QuestionOut, ResultOut, SavedOut
+from app.exams.exam_schemas import AnswerIn, AttemptOut, AttemptStatusOut, OpenExamOut, OptionOut, QuestionOut, ResultOut, SavedOut
 from app.exams.models import Attempt, Exam
 
 router = make_router(prefix="/api/v1", tags=["exams"])
@@ -77,6 +78,17 @@ def start(request: Request, response: Response, db: DbSession, principal: Curren
 @router.get("/attempts/{attempt_id}", name="exams:api_attempt", response_model=AttemptOut, dependencies=[signed_in()])
 def get_attempt(db: DbSession, user: CurrentUser, attempt_id: int) -> AttemptOut:
     return attempt_out(db, attempts.get_attempt(db, user, attempt_id))
+
+
+@router.get("/attempts/{attempt_id}/status", name="exams:api_attempt_status", response_model=AttemptStatusOut,
+            dependencies=[signed_in()])
+def attempt_status(db: DbSession, user: CurrentUser, attempt_id: int) -> AttemptStatusOut:
+    """A light poll for the attempt page: whether the attempt is still open (it may have been submitted on
+    another device) and the server's clock. While the trainee is active it also keeps a kiosk session alive."""
+    attempt = attempts.get_attempt(db, user, attempt_id)
+    now = utcnow()
+    return AttemptStatusOut(status=attempt.status, deadline=attempt.deadline, server_now=now,
+                            remaining_s=attempts.remaining_seconds(attempt, now))
 
 
 @router.put("/attempts/{attempt_id}/answers/{question_id}", name="exams:api_save", response_model=SavedOut,

@@ -83,6 +83,13 @@ class AttemptOut(BaseModel):
     seqs: dict[str, int] = Field(description="the sequence number of each saved answer")
 
 
+class AttemptStatusOut(BaseModel):
+    status: str
+    deadline: datetime | None
+    server_now: datetime
+    remaining_s: int | None
+
+
 class SavedOut(BaseModel):
     saved_at: datetime
     seq: int

@@ -312,12 +312,32 @@
     net.setAttribute("data-state", "closing");
     net.textContent = text;
   }
+  function forget() {
+    // Nothing of this attempt stays on a shared kiosk once it is over.
+    queue = [];
+    try { window.localStorage.removeItem(storeKey); } catch (e) { /* private mode */ }
+  }
   function closed() {
     freeze(msg("closed"));
-    queue = [];
-    persist();
+    forget();
     window.location.assign(root.getAttribute("data-result-url"));
   }
+
+  // ---- a light poll while the trainee is active: closed elsewhere? and keep a kiosk session alive ----
+  var lastActivity = Date.now();
+  ["pointerdown", "keydown", "touchstart", "scroll"].forEach(function (name) {
+    window.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true });
+  });
+  window.setInterval(function () {
+    if (frozen || offline || Date.now() - lastActivity > 180000) { return; }
+    fetch(root.getAttribute("data-status-url"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        skew = Date.parse(body.server_now) - Date.now();
+        if (body.status !== "in_progress") { closed(); }
+      }, function () { /* offline: the save queue reports it */ });
+  }, 30000);
 
   // ---- submit ----------------------------------------------------------------------------------
   function waitForQueue() {
@@ -342,8 +362,7 @@
     }).then(function (response) {
       if (!response.ok && response.status !== 404) { throw new Error("HTTP " + response.status); }
       frozen = true;
-      queue = [];
-      persist();
+      forget();
       window.location.assign(root.getAttribute("data-result-url"));
     }).catch(function () {
       submitting = false;

@@ -87,6 +87,8 @@ def test_saves_stale_bad_shape_and_submit(client, session, setup) -> None:
     assert body["status"] == "finished" and body["max_score"] == 4.0 and body["score"] in (0.0, 1.0)
     assert body["passed"] is False
     assert client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers).json() == body
+    status = client.get(f"/api/v1/attempts/{attempt['id']}/status", headers=headers).json()
+    assert status["status"] == "finished" and OFFSET.search(status["server_now"]) and status["remaining_s"] >= 0
     late = client.put(url, headers=headers, json={"response": True, "seq": 9})
     assert late.status_code == 409 and late.headers["content-type"].startswith(PROBLEM)
     # The stale and late saves were logged although they answered 409 (their writes are kept).
