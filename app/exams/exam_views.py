@@ -35,6 +35,7 @@ from app.exams.models import EXAM_KIND_LABELS, AttemptStatus, ExamKind, ExamStat
 from app.exams.permissions import AUTHOR_ROLES, GRADER_ROLES
 
 router = make_router(tags=["pages: exams"])
+STAFF_ROLES = (*GRADER_ROLES, Role.district_admin)
 
 RESULTS_POLICY_LABELS = {ResultsPolicy.immediately: N_("Score and explanations once submitted"),
                          ResultsPolicy.after_close: N_("Score and explanations once the window closes"),
@@ -182,6 +183,19 @@ def grade(request: Request, db: DbSession, user: CurrentUser, answer_id: int,
     else:
         flash(request, _("Graded. The attempt is complete: %(score)s of %(max)s points.", score=attempt.score, max=attempt.max_score))
     return redirect(request, _path(request, "exams:grading"))
+
+
+@router.get("/exams/staff/exams/{exam_id}/attempts", name="exams:attempts", dependencies=[allow(*STAFF_ROLES)])
+def exam_attempts(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+    exam = exams.get_exam(db, exam_id)
+    return render(request, "exams/author/attempts.html", {**_common(), "exam": exam, "rows": grading.exam_attempts(db, user, exam_id)})
+
+
+@router.get("/exams/staff/attempts/{attempt_id}/log", name="exams:attempt_log", dependencies=[allow(*STAFF_ROLES)])
+def attempt_log(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) -> Response:
+    attempt = attempts.get_attempt(db, user, attempt_id)
+    return render(request, "exams/author/attempt_log.html", {
+        **_common(), "attempt": attempt, "exam": exams.get_exam(db, attempt.exam_id), "events": grading.attempt_log(db, user, attempt)})
 
 
 @router.get("/exams/staff/regrade", name="exams:regrade", dependencies=[allow(*GRADER_ROLES)])

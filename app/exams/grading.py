@@ -344,3 +344,22 @@ def review(session: Session, attempt: Attempt) -> list[ReviewItem]:
             needs_manual=bool(answer and answer.needs_manual and answer.score is None), key_text=key_text(entry),
             explanation=version.explanation if version else "", grader_note=answer.grader_note if answer else ""))
     return items
+
+
+# ---------------------------------------------------------------------------------------------
+# For staff: an exam's attempts and an attempt's log (disputes)
+
+
+def exam_attempts(session: Session, actor: User, exam_id: int, *, limit: int = 500) -> list[tuple[Attempt, User]]:
+    if not can_grade(actor) and not actor.has_role("district_admin"):
+        raise PermissionDenied()
+    return [(a, u) for a, u in session.exec(
+        select(Attempt, User).join(User, col(User.id) == col(Attempt.user_id)).where(Attempt.exam_id == exam_id)
+        .order_by(col(Attempt.started_at).desc(), col(Attempt.id).desc()).limit(limit)).all()]
+
+
+def attempt_log(session: Session, actor: User, attempt: Attempt) -> list[AttemptEvent]:
+    if not can_grade(actor) and not actor.has_role("district_admin"):
+        raise PermissionDenied()
+    return list(session.exec(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id)
+                             .order_by(col(AttemptEvent.at), col(AttemptEvent.id))).all())

@@ -144,6 +144,10 @@ def test_grading_and_regrade_pages(client, session, author, trainee, user_factor
     assert attempt.passed is True and attempt.score == 2
     assert "没有待评分" in client.get("/exams/staff/grading").text or not BeautifulSoup(
         client.get("/exams/staff/grading").text, "html.parser").select("article.xg")
+    listed = BeautifulSoup(client.get(f"/exams/staff/exams/{exam.id}/attempts").text, "html.parser")
+    assert len(listed.select("#attempt-list tbody tr")) == 1
+    log = BeautifulSoup(client.get(f"/exams/staff/attempts/{attempt.id}/log").text, "html.parser")
+    assert [row.select("td")[1].text for row in log.select("#attempt-log tbody tr")] == ["start", "save", "submit", "manual_grade"]
     regrade = client.get(f"/exams/staff/regrade?question_id={q.id}")
     assert regrade.status_code == 200 and 'id="regrade-count"' in regrade.text
 
