@@ -69,7 +69,7 @@ def _common() -> dict[str, Any]:
 def my_exams(request: Request, db: DbSession, user: CurrentUser) -> Response:
     now = utcnow()
     return render(request, "exams/take/my_exams.html", {
-        **_common(), "open": exams.exams_open_for(db, user, now), "results": exams.results_of(db, user),
+        **_common(), "open": exams.exams_open_for(db, user, now), "results": exams.results_of(db, user, include_practice=False),
         "notices": grading.regrade_notices(db, user), "notebook_count": notebook.open_count(db, user.id or 0), "now": now})
 
 

@@ -221,13 +221,16 @@ def running_attempt(session: Session, user: User, exam: Exam) -> Attempt | None:
                                               Attempt.status == AttemptStatus.in_progress.value)).first()
 
 
-def results_of(session: Session, user: User, *, exam_id: int | None = None, limit: int = 30) -> list[tuple[Attempt, Exam]]:
-    """The trainee's finished attempts, newest first, with their exams."""
+def results_of(session: Session, user: User, *, exam_id: int | None = None, include_practice: bool = True,
+               limit: int = 30) -> list[tuple[Attempt, Exam]]:
+    """The trainee's finished attempts, newest first, with their exams (practice is not a result to list)."""
     query = (select(Attempt, Exam).join(Exam, col(Exam.id) == col(Attempt.exam_id))
              .where(Attempt.user_id == user.id, Attempt.status == AttemptStatus.finished.value)
              .order_by(col(Attempt.submitted_at).desc(), col(Attempt.id).desc()).limit(limit))
     if exam_id is not None:
         query = query.where(Attempt.exam_id == exam_id)
+    if not include_practice:
+        query = query.where(Exam.kind != ExamKind.practice.value)
     return [(a, e) for a, e in session.exec(query).all()]
 
 
