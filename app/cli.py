@@ -50,6 +50,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     from app.core.db import get_database
     from app.courses import demo as courses_demo
     from app.exams import demo as exams_demo
+    from app.exams import exam_demo
     from app.standards import demo as standards_demo
 
     with get_database().transaction() as session:
@@ -57,6 +58,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         stats.update(standards_demo.seed(session))
         stats.update(courses_demo.seed(session))
         stats.update(exams_demo.seed(session))
+        stats.update({k: v for k, v in exam_demo.seed(session).items() if k.startswith("exam")})
     print("演示数据已就绪 / demo data ready:", ", ".join(f"{k}={v}" for k, v in stats.items()))
     if not settings.demo_mode:
         print("提示：演示账号的密码只在 SHIXUN_DEMO_MODE=true 时可用 / demo passwords work only with SHIXUN_DEMO_MODE=true")

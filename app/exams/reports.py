@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from app.accounts import permissions as account_permissions
 from app.accounts.models import OrgUnit, Role, Tier, User
 from app.core.errors import NotFound
+from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.exams import stats
 from app.exams.models import Attempt, AttemptAnswer, AttemptStatus, Exam, Question, QuestionVersion
@@ -125,8 +126,9 @@ def _stems(session: Session, question_ids: list[int]) -> dict[int, tuple[str, st
     return {int(qid or 0): (stem, qtype) for qid, stem, qtype in rows}
 
 
-FLAG_LABELS = {"too_easy": "Too easy", "too_hard": "Too hard", "low_discrimination": "Separates strong and weak trainees poorly",
-               "negative_discrimination": "Weak trainees do better than strong ones: check the key"}
+FLAG_LABELS = {"too_easy": N_("Too easy"), "too_hard": N_("Too hard"),
+               "low_discrimination": N_("Separates strong and weak trainees poorly"),
+               "negative_discrimination": N_("Weak trainees do better than strong ones: check the key")}
 
 
 def flag_label(flag: str) -> str:
