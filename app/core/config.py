@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""
     demo_mode: bool = False
+    demo_media: bool = True  # seed-demo generates a short video and a picture book (needs ffmpeg)
     default_locale: str = "zh_CN"
     log_level: str = "INFO"
     log_format: str = Field(default="console", pattern="^(console|json)$")

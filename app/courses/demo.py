@@ -343,7 +343,8 @@ def seed(session: Session, *, now: datetime | None = None, media: bool | None = 
     owner, admin = _user(session, "instructor"), _user(session, "admin")
     created, by_title = 0, dict[str, Course]()
     # Real media only for a course still to be built (published versions are never rewritten).
-    wanted = media if media is not None else get_settings().env != Environment.test
+    settings = get_settings()
+    wanted = media if media is not None else (settings.demo_media and settings.env != Environment.test)
     real = demo_media.ensure(session, owner).configs if wanted and _missing(session, REAL_MEDIA_COURSE) else {}
     for order, (title, tier, description, specs) in enumerate(CURRICULA):
         curriculum = session.exec(select(Curriculum).where(Curriculum.title == title)).first()

@@ -81,6 +81,7 @@ def server_env(data_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SHIXUN_")}
     env.update({
         "SHIXUN_ENV": "development",
+        "SHIXUN_DEMO_MEDIA": "false",  # no worker runs on the live server: demo media would stay "processing"
         "SHIXUN_DATA_DIR": str(data_dir),
         "SHIXUN_DATABASE_URL": f"sqlite:///{data_dir / 'shixun.db'}",
         "SHIXUN_DEMO_MODE": "true",

@@ -34,7 +34,7 @@ GOOD = BAD.replace("{T\n", "{T}\n")
 def test_instructor_imports_fixes_and_edits(new_visit: Callable[..., Any], shot: Callable[..., Any]) -> None:
     page = new_visit("desktop").new_page()
     sign_in(page, "instructor")
-    page.get_by_role("link", name="题库").click()
+    page.get_by_role("link", name="题库", exact=True).click()
     expect(page.locator("h1")).to_have_text("题库")
     name = f"会议服务练习题库 {uuid.uuid4().hex[:4]}"
     page.fill("#f-bank-name", name)
