@@ -1,5 +1,5 @@
 """JSON API of the question bank under /api/v1 (../shared/API.md "Question banks"): banks, their
-questions, imports (all or nothing; 422 problem with per-line errors; 202 and a job for large files),
+questions, imports (all or nothing; 422 problem with per-line errors; 202 and a job for large files on request),
 exports and the Excel template. Ids are strings; lists are {"items", "total"} with limit/offset."""
 
 from __future__ import annotations
@@ -156,14 +156,16 @@ def update_question(db: DbSession, user: CurrentUser, question_id: int, data: Qu
 
 
 @router.post("/question-banks/{bank_id}/imports", name="api:bank_import", response_model=ImportOut, dependencies=[allow(*AUTHORS)],
-             responses={202: {"description": "Valid and large: a background job stores the questions", "model": ImportOut},
+             responses={202: {"description": "Asked for `background` and large: a job stores the questions", "model": ImportOut},
                         422: {"description": "Errors in the file (nothing stored): errors [{loc: [\"file\", line or item], msg}]"}})
 def import_questions(response: Response, db: DbSession, user: CurrentUser, bank_id: int, file: Annotated[UploadFile, File()],
                      format: Annotated[str, Form()] = "", dry_run: Annotated[bool, Form()] = False,
-                     skip_duplicates: Annotated[bool, Form()] = False) -> ImportOut:
+                     skip_duplicates: Annotated[bool, Form()] = False, background: Annotated[bool, Form()] = False) -> ImportOut:
     """Import a gift, aiken, moodle-xml, qti (item or zip package) or xlsx file: every question or
     none. Duplicates of questions already in the bank come back as warnings (`skip_duplicates` leaves
-    them out). With `dry_run` nothing is stored and `created` is the number that would be."""
+    them out). With `dry_run` nothing is stored and `created` is the number that would be. The import
+    runs in the request (200) unless `background` is asked for and the file is large: then 202 and a job
+    (poll `GET …/imports/{job_id}`)."""
     bank = service.get_bank(db, user, bank_id)
     data = file.file.read(MAX_FILE_BYTES + 1)
     fmt = format.strip() or guess_format(file.filename or "", data) or ""
@@ -171,7 +173,7 @@ def import_questions(response: Response, db: DbSession, user: CurrentUser, bank_
         raise ValidationFailed(_("Choose the file's format: %(formats)s.", formats=", ".join(FORMATS)),
                                errors=[{"loc": ["body", "format"], "msg": f"one of {', '.join(FORMATS)}"}])
     outcome = service.import_file(db, user, bank, data, fmt, dry_run=dry_run, filename=file.filename or "",
-                                  skip_duplicates=skip_duplicates)
+                                  skip_duplicates=skip_duplicates, background=background)
     if not outcome.ok:
         raise ValidationFailed(_("%(n)s problems in the file; nothing was imported.", n=len(outcome.errors)),
                                errors=outcome.errors_as_api())

@@ -84,10 +84,18 @@ def test_format_is_guessed_from_the_name_when_missing(client, author, qbank) -> 
     assert response.status_code == 200 and response.json()["created"] == 3
 
 
-def test_large_import_answers_202_with_a_job(client, author, qbank) -> None:
+def test_large_import_in_the_request_by_default_and_as_a_job_on_request(client, author, qbank, session) -> None:
     headers = api_token(client, "instructor1")
     data = "\n\n".join(f"::q{i}::第{i}题：桌签应按座次表摆放。{{T}}" for i in range(service.SYNC_IMPORT_MAX + 1)).encode()
-    response = upload(client, headers, qbank.id, data)
+    dry = client.post(f"{BASE}/{qbank.id}/imports", headers=headers, files={"file": ("big.gift", data)},
+                      data={"format": "gift", "dry_run": "true"})
+    assert dry.status_code == 200 and dry.json()["created"] == service.SYNC_IMPORT_MAX + 1  # API.md: 200 with the count
+    other = client.post(BASE, headers=headers, json={"name": "大题库"}).json()["id"]
+    stored = upload(client, headers, other, data)
+    assert stored.status_code == 200 and stored.json()["created"] == service.SYNC_IMPORT_MAX + 1
+    assert client.get(f"{BASE}/{other}/questions?limit=1", headers=headers).json()["total"] == service.SYNC_IMPORT_MAX + 1
+    response = client.post(f"{BASE}/{qbank.id}/imports", headers=headers, files={"file": ("big.gift", data)},
+                           data={"format": "gift", "background": "true"})
     assert response.status_code == 202
     body = response.json()
     assert body["created"] == 0 and body["queued"] == service.SYNC_IMPORT_MAX + 1 and body["job_id"]
