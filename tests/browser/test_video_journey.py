@@ -118,8 +118,17 @@ def video_time(page: Any) -> float:
 def wait_until_time(page: Any, seconds: float, timeout_s: float = 60) -> None:
     """Poll from here: wait_for_function with an expression needs eval, which the CSP forbids."""
     deadline = time.monotonic() + timeout_s
-    while video_time(page) < seconds:
-        assert time.monotonic() < deadline, f"the video did not reach {seconds} s (at {video_time(page)} s)"
+    last, since = video_time(page), time.monotonic()
+    while (now_at := video_time(page)) < seconds:
+        assert time.monotonic() < deadline, f"the video did not reach {seconds} s (at {now_at} s)"
+        if now_at != last:
+            last, since = now_at, time.monotonic()
+        elif time.monotonic() - since > 5:
+            # Headless Chromium on a loaded CI machine sometimes stalls a media element while buffering and
+            # never resumes by itself; a person would press play again. Do the same, and log it.
+            print(f"video stalled at {now_at} s: pressing play again")
+            page.evaluate("document.getElementById('video').play()")
+            since = time.monotonic()
         page.wait_for_timeout(100)
 
 
