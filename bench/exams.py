@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
@@ -48,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,19 +68,11 @@ def free_port() -> int:
 
 @contextmanager
 def throwaway_postgres(base: str) -> Iterator[str]:
-    """A new database on the server of `base`, dropped afterwards (as tests/conftest.py does)."""
-    from app.core.db import create_db_engine
+    """A new database on the server of `base`, dropped afterwards."""
+    from app.core.db import throwaway_database
 
-    name = f"shixun_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_database(base, "shixun_bench") as url:
+        yield url
 
 
 def server_env(data_dir: str, database_url: str | None, processes: int) -> dict[str, str]:

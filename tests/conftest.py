@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +22,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from app.core.config import get_settings  # noqa: E402
-from app.core.db import Database, create_db_engine, set_database  # noqa: E402
+from app.core.db import Database, create_db_engine, set_database, throwaway_database  # noqa: E402
 
 BACKEND = os.environ.get("SHIXUN_TEST_BACKEND", "sqlite")
 
@@ -38,17 +37,8 @@ def _postgres_url() -> str:
 @contextmanager
 def throwaway_postgres(prefix: str) -> Iterator[str]:
     """A new PostgreSQL database on the server of SHIXUN_TEST_DATABASE_URL, dropped afterwards."""
-    base = _postgres_url()
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_database(_postgres_url(), prefix) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

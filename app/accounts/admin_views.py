@@ -23,7 +23,7 @@ from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
 from app.core.security import generate_password
-from app.core.templating import flash, redirect, render
+from app.core.templating import flash, path_for, redirect, render
 
 router = make_router(tags=["pages: administration"])
 ADMINS = (Role.admin, Role.district_admin)
@@ -70,9 +70,6 @@ def _service_errors(exc: DomainError) -> dict[str, str]:
     names = [str(e["loc"][0]) for e in exc.errors if e.get("loc")]
     return {name: exc.translated_detail() for name in names} or {"__all__": exc.translated_detail()}
 
-
-def _path(request: Request, name: str, **params: Any) -> str:
-    return str(request.app.url_path_for(name, **params))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +198,7 @@ def user_create(
                               {"target": user, "password": generated, "created": True}, status_code=201)
             flash(request, _("User %(username)s created. They must change the password at the first sign-in.",
                              username=user.username))
-            return redirect(request, _path(request, "accounts:admin_user", user_id=user.id))
+            return redirect(request, path_for(request, "accounts:admin_user", user_id=user.id))
     return _user_form(request, db, actor, values, errors=errors, status_code=422)
 
 
@@ -233,7 +230,7 @@ def user_update(
             errors = _service_errors(exc)
         else:
             flash(request, _("Changes to %(username)s saved.", username=target.username))
-            return redirect(request, _path(request, "accounts:admin_user", user_id=target.id))
+            return redirect(request, path_for(request, "accounts:admin_user", user_id=target.id))
     return _user_form(request, db, actor, values, target=target, errors=errors, status_code=422)
 
 
@@ -249,7 +246,7 @@ def user_set_active(request: Request, db: DbSession, actor: CurrentUser, user_id
     else:
         flash(request, _("%(username)s can sign in again.", username=target.username) if make_active else
               _("%(username)s has been deactivated and signed out everywhere.", username=target.username))
-    return redirect(request, _path(request, "accounts:admin_user", user_id=target.id))
+    return redirect(request, path_for(request, "accounts:admin_user", user_id=target.id))
 
 
 @router.post("/admin/users/{user_id:int}/password", name="accounts:admin_user_password", dependencies=[allow(*ADMINS)])
@@ -299,7 +296,7 @@ def unit_create(
             errors = _service_errors(exc)
         else:
             flash(request, _("Unit %(name)s created.", name=unit.name))
-            return redirect(request, _path(request, "accounts:admin_units") + f"#unit-{unit.id}")
+            return redirect(request, path_for(request, "accounts:admin_units") + f"#unit-{unit.id}")
     return _units_page(request, db, actor, form=form, errors=errors, status_code=422)
 
 
@@ -331,7 +328,7 @@ def unit_update(request: Request, db: DbSession, actor: CurrentUser, unit_id: in
     except ValidationFailed as exc:
         return _unit_page(request, db, actor, unit_id, name=name, errors=_service_errors(exc), status_code=422)
     flash(request, _("Unit renamed to %(name)s.", name=unit.name))
-    return redirect(request, _path(request, "accounts:admin_unit", unit_id=unit.id))
+    return redirect(request, path_for(request, "accounts:admin_unit", unit_id=unit.id))
 
 
 @router.post("/admin/units/{unit_id:int}/active", name="accounts:admin_unit_active", dependencies=[allow(*ADMINS)])
@@ -345,7 +342,7 @@ def unit_set_active(request: Request, db: DbSession, actor: CurrentUser, unit_id
     else:
         flash(request, _("Unit %(name)s reactivated.", name=unit.name) if unit.is_active
               else _("Unit %(name)s deactivated.", name=unit.name))
-    return redirect(request, _path(request, "accounts:admin_unit", unit_id=unit.id))
+    return redirect(request, path_for(request, "accounts:admin_unit", unit_id=unit.id))
 
 
 # ---------------------------------------------------------------------------------------------

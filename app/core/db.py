@@ -12,6 +12,7 @@ Only three places create sessions: the request (get_db), the worker (one per job
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,6 +57,21 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)
+
+
+@contextmanager
+def throwaway_database(base_url: str, prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database on the server of `base_url`, dropped afterwards (tests, benchmarks)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def begin_read(session: Session) -> None:

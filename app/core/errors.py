@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import N_
@@ -61,6 +62,15 @@ class Conflict(DomainError):
     status_code = 409
     code = "conflict"
     title = N_("The request conflicts with the current state")
+
+
+def form_error_message(exc: ValidationError | DomainError) -> str:
+    """One line for a flash message on a form page: the domain error's own words, or the first field
+    that did not validate."""
+    if isinstance(exc, DomainError):
+        return exc.translated_detail()
+    first = exc.errors()[0]
+    return _("Please check the field %(field)s.", field=".".join(str(p) for p in first["loc"]) or "?")
 
 
 class ValidationFailed(DomainError):

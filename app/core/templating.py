@@ -37,11 +37,10 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
 _URL_CACHE: dict[tuple[int, str, tuple[tuple[str, str], ...]], str] = {}
 
 
-@pass_context
-def _url_for(context: Any, name: str, /, **path_params: Any) -> str:
-    """Root-relative URLs: correct behind any proxy or host name, as an intranet deployment needs.
-    Memoised: FastAPI walks every included router to reverse a name, and pages reverse dozens."""
-    request: Request = context["request"]
+def path_for(request: Request, name: str, /, **path_params: Any) -> str:
+    """Root-relative URL of a named route: correct behind any proxy or host name, as an intranet
+    deployment needs. Memoised: FastAPI walks every included router to reverse a name, and pages
+    reverse dozens. Views use it for redirects; templates through `url_for`."""
     key = (id(request.app), name, tuple(sorted((k, str(v)) for k, v in path_params.items())))
     url = _URL_CACHE.get(key)
     if url is None:
@@ -49,6 +48,11 @@ def _url_for(context: Any, name: str, /, **path_params: Any) -> str:
             _URL_CACHE.clear()
         url = _URL_CACHE[key] = str(request.app.url_path_for(name, **path_params))
     return url
+
+
+@pass_context
+def _url_for(context: Any, name: str, /, **path_params: Any) -> str:
+    return path_for(context["request"], name, **path_params)
 
 
 env.globals["url_for"] = _url_for

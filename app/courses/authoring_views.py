@@ -16,12 +16,12 @@ from pydantic import BaseModel, Field, ValidationError
 from app.accounts.access import CurrentUser, allow
 from app.accounts.models import Role, Tier, User
 from app.accounts.service import all_org_units, list_org_units
-from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, form_error_message
 from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
 from app.core.templating import env as templates_env
-from app.core.templating import flash, redirect, render
+from app.core.templating import flash, path_for, redirect, render
 from app.core.timeutil import format_datetime
 from app.courses import permissions, picture_book, reports, service, video
 from app.courses.models import Course, MaterialKind
@@ -36,17 +36,6 @@ REPORTERS = (Role.admin, Role.district_admin, Role.instructor)
 REPORT_PAGE = 50
 EXPORT_LIMIT = 20_000
 
-
-def _path(request: Request, name: str, **params: Any) -> str:
-    return str(request.app.url_path_for(name, **params))
-
-
-def _message(exc: ValidationError | DomainError) -> str:
-    if isinstance(exc, DomainError):
-        return exc.translated_detail()
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "?"
-    return _("Please check the field %(field)s.", field=field)
 
 
 def _status(course: Course) -> str:
@@ -91,10 +80,10 @@ def curriculum_create(request: Request, db: DbSession, user: CurrentUser, title:
                                             "org_unit_id": int(org_unit_id) if org_unit_id.isdigit() else None})
         curriculum = service.create_curriculum(db, user, data)
     except (ValidationError, ValidationFailed) as exc:
-        flash(request, _message(exc), "error")
+        flash(request, form_error_message(exc), "error")
     else:
         flash(request, _("Curriculum “%(title)s” created.", title=curriculum.title))
-    return redirect(request, _path(request, "author:courses") + "#curricula")
+    return redirect(request, path_for(request, "author:courses") + "#curricula")
 
 
 @router.post("/author/curricula/{curriculum_id}", name="author:curriculum_update", dependencies=[allow(*AUTHORS)])
@@ -107,10 +96,10 @@ def curriculum_update(request: Request, db: DbSession, user: CurrentUser, curric
                                             "org_unit_id": int(org_unit_id) if org_unit_id.isdigit() else None})
         service.update_curriculum(db, user, curriculum, data)
     except (ValidationError, ValidationFailed) as exc:
-        flash(request, _message(exc), "error")
-        return redirect(request, _path(request, "author:courses"))  # the error shows at the top
+        flash(request, form_error_message(exc), "error")
+        return redirect(request, path_for(request, "author:courses"))  # the error shows at the top
     flash(request, _("Curriculum “%(title)s” saved.", title=curriculum.title))
-    return redirect(request, _path(request, "author:courses") + f"#curriculum-{curriculum_id}")
+    return redirect(request, path_for(request, "author:courses") + f"#curriculum-{curriculum_id}")
 
 
 @router.post("/author/curricula/{curriculum_id}/archive", name="author:curriculum_archive", dependencies=[allow(*AUTHORS)])
@@ -122,10 +111,10 @@ def curriculum_archive(request: Request, db: DbSession, user: CurrentUser, curri
         service.set_curriculum_active(db, user, curriculum, active == "1")
     except Conflict as exc:
         flash(request, exc.translated_detail(), "error")
-        return redirect(request, _path(request, "author:courses"))
+        return redirect(request, path_for(request, "author:courses"))
     flash(request, _("Curriculum “%(title)s” restored.", title=curriculum.title) if curriculum.is_active
           else _("Curriculum “%(title)s” archived.", title=curriculum.title))
-    return redirect(request, _path(request, "author:courses") + f"#curriculum-{curriculum_id}")
+    return redirect(request, path_for(request, "author:courses") + f"#curriculum-{curriculum_id}")
 
 
 @router.post("/author/courses", name="author:course_create", dependencies=[allow(*AUTHORS)])
@@ -137,10 +126,10 @@ def course_create(request: Request, db: DbSession, user: CurrentUser, title: Ann
         course = service.create_course(db, user, curriculum, CourseIn.model_validate(
             {"title": title, "hours": hours or "0", "is_required": is_required == "1"}))
     except (ValidationError, ValidationFailed, NotFound, Conflict) as exc:
-        flash(request, _message(exc), "error")
-        return redirect(request, _path(request, "author:courses"))
+        flash(request, form_error_message(exc), "error")
+        return redirect(request, path_for(request, "author:courses"))
     flash(request, _("Course “%(title)s” created. Add its modules and lessons next.", title=course.title))
-    return redirect(request, _path(request, "author:editor", course_id=course.id))
+    return redirect(request, path_for(request, "author:editor", course_id=course.id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,10 +177,10 @@ def course_update(request: Request, db: DbSession, user: CurrentUser, course_id:
             service.update_course(db, user, course, data)
             service.set_prerequisites(db, user, course, prerequisite_ids or [])
     except (ValidationError, ValidationFailed, InvalidOperation, NotFound) as exc:
-        flash(request, _message(exc) if not isinstance(exc, InvalidOperation) else _("Enter the hours as a number."), "error")
-        return redirect(request, _path(request, "author:editor", course_id=course_id))
+        flash(request, form_error_message(exc) if not isinstance(exc, InvalidOperation) else _("Enter the hours as a number."), "error")
+        return redirect(request, path_for(request, "author:editor", course_id=course_id))
     flash(request, _("Course details saved."))
-    return redirect(request, _path(request, "author:editor", course_id=course_id))
+    return redirect(request, path_for(request, "author:editor", course_id=course_id))
 
 
 def _unit_of(db: DbSession, curriculum: Any) -> Any:
@@ -206,8 +195,10 @@ def module_add(request: Request, db: DbSession, user: CurrentUser, course_id: in
     try:
         service.add_module(db, user, course, ModuleIn(title=title))
     except ValidationError as exc:
-        flash(request, _message(exc), "error")
-    return _editor(request, db, user, course) if _hx(request) else redirect(request, _path(request, "author:editor", course_id=course_id))
+        flash(request, form_error_message(exc), "error")
+    if _hx(request):
+        return _editor(request, db, user, course)
+    return redirect(request, path_for(request, "author:editor", course_id=course_id))
 
 
 @router.post("/author/modules/{module_id}/lessons", name="author:lesson_add", dependencies=[allow(*AUTHORS)])
@@ -219,8 +210,10 @@ def lesson_add(request: Request, db: DbSession, user: CurrentUser, module_id: in
             raise NotFound()
         service.add_lesson(db, user, module_id, LessonIn(title=title))
     except ValidationError as exc:
-        flash(request, _message(exc), "error")
-    return _editor(request, db, user, course) if _hx(request) else redirect(request, _path(request, "author:editor", course_id=course_id))
+        flash(request, form_error_message(exc), "error")
+    if _hx(request):
+        return _editor(request, db, user, course)
+    return redirect(request, path_for(request, "author:editor", course_id=course_id))
 
 
 def _hx(request: Request) -> bool:
@@ -283,10 +276,10 @@ def material_add(request: Request, db: DbSession, user: CurrentUser, lesson_id: 
                 "kind": form.kind, "title": form.title, "is_required": form.is_required == "1",
                 "config": material_config(form.kind, form.model_dump(), form.clause_ids)}))
     except (ValidationError, ValidationFailed) as exc:
-        flash(request, _message(exc), "error")
+        flash(request, form_error_message(exc), "error")
     else:
         flash(request, _("Material added."))
-    return redirect(request, _path(request, "author:editor", course_id=course.id) + f"#lesson-{lesson_id}")
+    return redirect(request, path_for(request, "author:editor", course_id=course.id) + f"#lesson-{lesson_id}")
 
 
 @router.get("/author/lessons/{lesson_id}/materials/new", name="author:material_new", dependencies=[allow(*AUTHORS)])
@@ -362,10 +355,10 @@ def material_update(request: Request, db: DbSession, user: CurrentUser, material
                 "title": form.title, "is_required": form.is_required == "1",
                 "config": material_config(material.kind, form.model_dump(), form.clause_ids)}))
     except (ValidationError, ValidationFailed) as exc:
-        flash(request, _message(exc), "error")
-        return redirect(request, _path(request, "author:material_edit", material_id=material_id))
+        flash(request, form_error_message(exc), "error")
+        return redirect(request, path_for(request, "author:material_edit", material_id=material_id))
     flash(request, _("Material saved."))
-    return redirect(request, _path(request, "author:editor", course_id=course.id) + f"#lesson-{lesson.id}")
+    return redirect(request, path_for(request, "author:editor", course_id=course.id) + f"#lesson-{lesson.id}")
 
 
 @router.get("/author/clauses", name="author:clause_search", dependencies=[allow(*AUTHORS)])
@@ -418,7 +411,7 @@ def remove(request: Request, db: DbSession, user: CurrentUser, kind: str, item_i
     flash(request, _("“%(title)s” removed.", title=item.title))
     if _hx(request):
         return _editor(request, db, user, course)
-    return redirect(request, _path(request, "author:editor", course_id=course.id))
+    return redirect(request, path_for(request, "author:editor", course_id=course.id))
 
 
 # Reordering: drag and drop posts the whole new order; the 上移/下移 buttons move one step.
@@ -439,7 +432,7 @@ def move(request: Request, db: DbSession, user: CurrentUser, course_id: int, sco
     service.move_step(db, user, course, scope, parent_id, item_id, -1 if direction == "up" else 1)
     if _hx(request):
         return _editor(request, db, user, course)
-    return redirect(request, _path(request, "author:editor", course_id=course_id) + f"#{scope[:-1]}-{item_id}")
+    return redirect(request, path_for(request, "author:editor", course_id=course_id) + f"#{scope[:-1]}-{item_id}")
 
 
 @router.post("/author/{kind}s/{item_id}/move-to", name="author:move_to", dependencies=[allow(*AUTHORS)])
@@ -461,7 +454,7 @@ def move_to(request: Request, db: DbSession, user: CurrentUser, kind: str, item_
         flash(request, _("“%(title)s” moved.", title=item.title))
     if _hx(request):
         return _editor(request, db, user, course)
-    return redirect(request, _path(request, "author:editor", course_id=course.id) + f"#{kind}-{item_id}")
+    return redirect(request, path_for(request, "author:editor", course_id=course.id) + f"#{kind}-{item_id}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,7 +494,7 @@ def publish(request: Request, db: DbSession, user: CurrentUser, course_id: int,
         flash(request, exc.translated_detail(), "error")
     else:
         flash(request, _("Published as version %(n)s. Trainees who start now learn this version.", n=version.number))
-    return redirect(request, _path(request, "author:editor", course_id=course_id))
+    return redirect(request, path_for(request, "author:editor", course_id=course_id))
 
 
 # ---------------------------------------------------------------------------------------------

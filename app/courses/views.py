@@ -17,7 +17,7 @@ from app.core.errors import Conflict
 from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
 from app.core.routing import DbSession, make_router
-from app.core.templating import flash, is_htmx, redirect, render
+from app.core.templating import flash, is_htmx, path_for, redirect, render
 from app.courses import learning, picture_book, video
 from app.courses import media_access as _media_access  # noqa: F401  (registers the trainees' media viewer check)
 from app.courses.models import Enrolment, MaterialKind
@@ -27,12 +27,9 @@ router = make_router(tags=["pages: learning"])
 WEEKDAY_NAMES = {1: _l("Mon"), 2: _l("Tue"), 3: _l("Wed"), 4: _l("Thu"), 5: _l("Fri"), 6: _l("Sat"), 7: _l("Sun")}
 
 
-def _path(request: Request, name: str, **params: Any) -> str:
-    return str(request.app.url_path_for(name, **params))
-
 
 def _lesson_url(request: Request, lesson_id: int, item: int = 0, page: int | None = None) -> str:
-    url = _path(request, "courses:lesson", lesson_id=lesson_id) + f"?item={item}"
+    url = path_for(request, "courses:lesson", lesson_id=lesson_id) + f"?item={item}"
     return url + (f"&page={page}" if page is not None else "")
 
 
@@ -53,11 +50,11 @@ def course_start(request: Request, db: DbSession, user: CurrentUser, course_id: 
         enrolment = learning.start(db, user, course_id)
     except Conflict as exc:
         flash(request, exc.translated_detail(), "error")
-        return redirect(request, _path(request, "courses:course", course_id=course_id))
+        return redirect(request, path_for(request, "courses:course", course_id=course_id))
     outline = learning.course_outline(db, user, course_id)
     following = outline.progress.next_lesson or next((lesson.__dict__ for m in outline.modules for lesson in m.lessons), None)
     if enrolment.completed_at is not None or following is None:
-        return redirect(request, _path(request, "courses:course", course_id=course_id))
+        return redirect(request, path_for(request, "courses:course", course_id=course_id))
     return redirect(request, _lesson_url(request, following["id"]))
 
 
@@ -89,7 +86,7 @@ def lesson_page(request: Request, db: DbSession, user: CurrentUser, lesson_id: i
     enrolment = learning.course_of_lesson_id(db, user, lesson_id)
     if enrolment.started_at is None:
         flash(request, _("Start the course first."), "warning")
-        return redirect(request, _path(request, "courses:course", course_id=enrolment.course_id))
+        return redirect(request, path_for(request, "courses:course", course_id=enrolment.course_id))
     return render(request, "courses/lesson.html", _player(request, db, user, lesson_id, item, page, enrolment), block="player")
 
 

@@ -18,11 +18,11 @@ from pydantic import BaseModel, Field, ValidationError
 from app.accounts.access import CurrentUser, allow
 from app.accounts.models import Tier, User
 from app.core.config import get_settings
-from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.errors import DomainError, NotFound, ValidationFailed, form_error_message
 from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
-from app.core.templating import flash, redirect, render
+from app.core.templating import flash, path_for, redirect, render
 from app.exams import bank as service
 from app.exams import bank_jobs
 from app.exams import question_types as qt
@@ -42,16 +42,6 @@ FORMAT_LABELS = {"gift": "GIFT", "aiken": "Aiken", "moodle-xml": "Moodle XML", "
 STASH_MAX_AGE_S = 24 * 3600
 _LETTERS = [chr(65 + i) for i in range(26)]
 
-
-def _path(request: Request, name: str, **params: Any) -> str:
-    return str(request.app.url_path_for(name, **params))
-
-
-def _message(exc: ValidationError | DomainError) -> str:
-    if isinstance(exc, DomainError):
-        return exc.translated_detail()
-    first = exc.errors()[0]
-    return _("Please check the field %(field)s.", field=".".join(str(p) for p in first["loc"]) or "?")
 
 
 def type_label(name: str) -> str:
@@ -87,10 +77,10 @@ def bank_create(request: Request, db: DbSession, user: CurrentUser, name: Annota
     try:
         made = service.create_bank(db, user, BankIn(name=name, description=description))
     except (ValidationError, ValidationFailed) as exc:
-        flash(request, _message(exc), "error")
-        return redirect(request, _path(request, "bank:list"))
+        flash(request, form_error_message(exc), "error")
+        return redirect(request, path_for(request, "bank:list"))
     flash(request, _("Question bank “%(name)s” created.", name=made.name))
-    return redirect(request, _path(request, "bank:detail", bank_id=made.id))
+    return redirect(request, path_for(request, "bank:detail", bank_id=made.id))
 
 
 @router.get("/author/question-banks/template.xlsx", name="bank:template", dependencies=[allow(*AUTHORS)])
@@ -125,10 +115,10 @@ def bank_update(request: Request, db: DbSession, user: CurrentUser, bank_id: int
     try:
         service.update_bank(db, user, bank, BankPatch(name=name, description=description))
     except (ValidationError, ValidationFailed) as exc:
-        flash(request, _message(exc), "error")
+        flash(request, form_error_message(exc), "error")
     else:
         flash(request, _("Question bank saved."))
-    return redirect(request, _path(request, "bank:detail", bank_id=bank_id))
+    return redirect(request, path_for(request, "bank:detail", bank_id=bank_id))
 
 
 @router.post("/author/question-banks/{bank_id}/archive", name="bank:archive", dependencies=[allow(*AUTHORS)])
@@ -136,7 +126,7 @@ def bank_archive(request: Request, db: DbSession, user: CurrentUser, bank_id: in
     bank = service.get_bank(db, user, bank_id)
     service.archive_bank(db, user, bank, archived=archived == "1")
     flash(request, _("Question bank archived.") if archived == "1" else _("Question bank restored."))
-    return redirect(request, _path(request, "bank:list") if archived == "1" else _path(request, "bank:detail", bank_id=bank_id))
+    return redirect(request, path_for(request, "bank:list") if archived == "1" else path_for(request, "bank:detail", bank_id=bank_id))
 
 
 @router.get("/author/question-banks/{bank_id}/export", name="bank:export", dependencies=[allow(*AUTHORS)])
@@ -388,9 +378,9 @@ def question_create(request: Request, db: DbSession, user: CurrentUser, bank_id:
         with db.begin_nested():
             row = service.create_question(db, user, bank, _question_in(form, form.type, None))
     except (ValidationError, DomainError) as exc:
-        return _editor(request, db, bank, form.type, _values_from_form(form), error=_message(exc), status_code=422)
+        return _editor(request, db, bank, form.type, _values_from_form(form), error=form_error_message(exc), status_code=422)
     flash(request, _("Question saved."))
-    return redirect(request, _path(request, "bank:detail", bank_id=bank_id) + f"#question-{row.question.id}")
+    return redirect(request, path_for(request, "bank:detail", bank_id=bank_id) + f"#question-{row.question.id}")
 
 
 def _row_in_bank(db: DbSession, user: User, bank_id: int, question_id: int) -> service.QuestionRow:
@@ -423,13 +413,13 @@ def question_update(request: Request, db: DbSession, user: CurrentUser, bank_id:
             saved = service.update_question(db, user, row.question, _question_in(form, kind, row.version.config), expected_version=expected)
     except (ValidationError, DomainError) as exc:
         values = {**_values_from_form(form), "expected_version": form.expected_version}
-        return _editor(request, db, bank, kind, values, row=service.get_question(db, user, question_id), error=_message(exc),
+        return _editor(request, db, bank, kind, values, row=service.get_question(db, user, question_id), error=form_error_message(exc),
                        status_code=409 if getattr(exc, "status_code", 422) == 409 else 422)
     if saved.version.number != row.version.number:
         flash(request, _("Saved as version %(n)s; earlier attempts keep the version they were given.", n=saved.version.number))
     else:
         flash(request, _("Question saved."))
-    return redirect(request, _path(request, "bank:detail", bank_id=bank_id) + f"#question-{question_id}")
+    return redirect(request, path_for(request, "bank:detail", bank_id=bank_id) + f"#question-{question_id}")
 
 
 @router.post("/author/question-banks/{bank_id}/questions/{question_id}/status", name="bank:question_status",
@@ -441,7 +431,7 @@ def question_status(request: Request, db: DbSession, user: CurrentUser, bank_id:
         raise NotFound()
     service.set_status(db, user, row.question, status)
     flash(request, _("Status set to %(status)s.", status=status_label(status)))
-    return redirect(request, _path(request, "bank:detail", bank_id=bank_id) + f"#question-{question_id}")
+    return redirect(request, path_for(request, "bank:detail", bank_id=bank_id) + f"#question-{question_id}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,16 +508,16 @@ def import_confirm(request: Request, db: DbSession, user: CurrentUser, bank_id: 
         data = _unstash(user, token)
     except ValidationFailed as exc:
         flash(request, exc.translated_detail(), "error")
-        return redirect(request, _path(request, "bank:import", bank_id=bank_id))
+        return redirect(request, path_for(request, "bank:import", bank_id=bank_id))
     outcome = service.import_file(db, user, bank, data, format, filename=filename[:200], skip_duplicates=skip_duplicates == "1")
     if not outcome.ok:  # the bank or the standards changed since the preview
         return render(request, "exams/bank/import.html", _common(bank=bank, formats=FORMATS, fmt=format, filename=filename, token="",
                                                                  outcome=outcome), status_code=422)
     _unstash(user, token, remove=True)
     if outcome.job is not None:
-        return redirect(request, _path(request, "bank:import_job", bank_id=bank_id, job_id=outcome.job.id))
+        return redirect(request, path_for(request, "bank:import_job", bank_id=bank_id, job_id=outcome.job.id))
     flash(request, _("Imported %(n)s questions.", n=outcome.created))
-    return redirect(request, _path(request, "bank:detail", bank_id=bank_id))
+    return redirect(request, path_for(request, "bank:detail", bank_id=bank_id))
 
 
 @router.get("/author/question-banks/{bank_id}/import/jobs/{job_id}", name="bank:import_job", dependencies=[allow(*AUTHORS)])

@@ -25,7 +25,7 @@ from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.routing import DbSession, make_router
-from app.core.templating import flash, is_htmx, redirect, render
+from app.core.templating import flash, is_htmx, path_for, redirect, render
 from app.core.timeutil import DISPLAY_TZ
 from app.exams import attempts, exams, grading, notebook, papers
 from app.exams import question_types as qt
@@ -42,9 +42,6 @@ RESULTS_POLICY_LABELS = {ResultsPolicy.immediately: N_("Score and explanations o
                          ResultsPolicy.score_only: N_("Score only, never the key"), ResultsPolicy.never: N_("Nothing")}
 TYPE_LABELS = {name: t.label for name, t in qt.REGISTRY.items()}
 
-
-def _path(request: Request, name: str, **params: Any) -> str:
-    return str(request.app.url_path_for(name, **params))
 
 
 def ordered(options: list[dict[str, str]], answer: Any) -> list[dict[str, str]]:
@@ -92,8 +89,8 @@ def start(request: Request, db: DbSession, principal: CurrentPrincipal, exam_id:
         started = attempts.start_attempt(db, principal.user, exam_id, client=client_of(request, principal))
     except (Conflict, ValidationFailed) as exc:
         flash(request, exc.translated_detail(), "error")
-        return redirect(request, _path(request, "exams:intro", exam_id=exam_id))
-    return redirect(request, _path(request, "exams:take", attempt_id=started.attempt.id))
+        return redirect(request, path_for(request, "exams:intro", exam_id=exam_id))
+    return redirect(request, path_for(request, "exams:take", attempt_id=started.attempt.id))
 
 
 def _own(db: DbSession, user: CurrentUser, attempt_id: int) -> Any:
@@ -110,7 +107,7 @@ def take(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) ->
     if attempt.status == AttemptStatus.in_progress and attempts.past_deadline(attempt, now):
         attempt = attempts.submit(db, user, attempt_id, now=now)  # closed at the deadline with what was saved
     if attempt.status != AttemptStatus.in_progress:
-        return redirect(request, _path(request, "exams:result", attempt_id=attempt_id))
+        return redirect(request, path_for(request, "exams:result", attempt_id=attempt_id))
     exam = exams.get_exam(db, attempt.exam_id)
     answers = attempts.answers_of(db, attempt.id or 0)
     return render(request, "exams/take/attempt.html", {
@@ -124,7 +121,7 @@ def take(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) ->
 def result(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) -> Response:
     attempt = attempts.get_attempt(db, user, attempt_id)
     if attempt.status == AttemptStatus.in_progress and attempt.user_id == user.id:
-        return redirect(request, _path(request, "exams:take", attempt_id=attempt_id))
+        return redirect(request, path_for(request, "exams:take", attempt_id=attempt_id))
     exam = exams.get_exam(db, attempt.exam_id)
     shown = grading.visibility(exam, attempt, user)
     return render(request, "exams/take/result.html", {
@@ -152,7 +149,7 @@ def notebook_answer(request: Request, db: DbSession, user: CurrentUser, entry_id
         outcome = notebook.answer_from_notebook(db, user.id or 0, entry_id, raw)
     except (ValueError, qt.AnswerInvalid):
         flash(request, _("Answer the question first."), "warning")
-        return redirect(request, _path(request, "exams:notebook") + f"?practice={entry_id}")
+        return redirect(request, path_for(request, "exams:notebook") + f"?practice={entry_id}")
     item = notebook.practice_item(db, user.id or 0, entry_id)
     ctx = {**_common(), "items": notebook.entries(db, user.id or 0), "show_cleared": False, "item": item,
            "view": qt.student_view(notebook.presented(item)), "streak": notebook.streak_to_clear(), "outcome": outcome,
@@ -176,13 +173,13 @@ def grade(request: Request, db: DbSession, user: CurrentUser, answer_id: int,
         value = Decimal(points.strip())
     except InvalidOperation:
         flash(request, _("Give the points as a number."), "error")
-        return redirect(request, _path(request, "exams:grading"))
+        return redirect(request, path_for(request, "exams:grading"))
     attempt = grading.grade_answer(db, user, answer_id, value, note)
     if attempt.needs_grading:
         flash(request, _("Graded."))
     else:
         flash(request, _("Graded. The attempt is complete: %(score)s of %(max)s points.", score=attempt.score, max=attempt.max_score))
-    return redirect(request, _path(request, "exams:grading"))
+    return redirect(request, path_for(request, "exams:grading"))
 
 
 @router.get("/exams/staff/exams/{exam_id}/attempts", name="exams:attempts", dependencies=[allow(*STAFF_ROLES)])
@@ -209,7 +206,7 @@ def regrade_run(request: Request, db: DbSession, user: CurrentUser, question_id:
     report = grading.regrade_question(db, user, question_id)
     flash(request, _("Regraded %(n)s attempts: %(changed)s scores changed, %(passed)s now pass, %(failed)s now fail.",
                      n=report.attempts, changed=report.changed, passed=report.now_passed, failed=report.now_failed))
-    return redirect(request, _path(request, "exams:regrade") + f"?question_id={question_id}")
+    return redirect(request, path_for(request, "exams:regrade") + f"?question_id={question_id}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,7 +284,7 @@ def author_create(request: Request, db: DbSession, user: CurrentUser, form: Exam
         flash(request, exc.translated_detail(), "error")
         return render(request, "exams/author/exam_form.html", _form_ctx(db, user, values=form), status_code=422)
     flash(request, _("Exam created as a draft. Check it and publish it."))
-    return redirect(request, _path(request, "exams:author_edit", exam_id=exam.id))
+    return redirect(request, path_for(request, "exams:author_edit", exam_id=exam.id))
 
 
 def _values_of(exam: Any) -> dict[str, str]:
@@ -325,7 +322,7 @@ def author_update(request: Request, db: DbSession, user: CurrentUser, exam_id: i
         flash(request, exc.translated_detail(), "error")
         return render(request, "exams/author/exam_form.html", _edit_ctx(db, user, exam, form), status_code=422)
     flash(request, _("Saved."))
-    return redirect(request, _path(request, "exams:author_edit", exam_id=exam_id))
+    return redirect(request, path_for(request, "exams:author_edit", exam_id=exam_id))
 
 
 @router.post("/exams/staff/author/{exam_id}/publish", name="exams:author_publish", dependencies=[allow(*AUTHOR_ROLES)])
@@ -335,16 +332,16 @@ def author_publish(request: Request, db: DbSession, user: CurrentUser, exam_id: 
         exams.publish_exam(db, user, exam)
     except (ValidationFailed, Conflict) as exc:
         flash(request, exc.translated_detail(), "error")
-        return redirect(request, _path(request, "exams:author_edit", exam_id=exam_id))
+        return redirect(request, path_for(request, "exams:author_edit", exam_id=exam_id))
     flash(request, _("Published. Trainees in the audience see it in 我的考试 while its window is open."))
-    return redirect(request, _path(request, "exams:author_edit", exam_id=exam_id))
+    return redirect(request, path_for(request, "exams:author_edit", exam_id=exam_id))
 
 
 @router.post("/exams/staff/author/{exam_id}/archive", name="exams:author_archive", dependencies=[allow(*AUTHOR_ROLES)])
 def author_archive(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
     exams.archive_exam(db, user, exams.editable_exam(db, user, exam_id))
     flash(request, _("Archived."))
-    return redirect(request, _path(request, "exams:author_list"))
+    return redirect(request, path_for(request, "exams:author_list"))
 
 
 # Papers
@@ -359,8 +356,8 @@ def paper_create(request: Request, db: DbSession, user: CurrentUser, title: Anno
                                     shuffle_questions=shuffle_questions, shuffle_options=shuffle_options)
     except ValidationFailed as exc:
         flash(request, exc.translated_detail(), "error")
-        return redirect(request, _path(request, "exams:author_list"))
-    return redirect(request, _path(request, "exams:paper", paper_id=paper.id))
+        return redirect(request, path_for(request, "exams:author_list"))
+    return redirect(request, path_for(request, "exams:paper", paper_id=paper.id))
 
 
 @router.get("/exams/staff/papers/{paper_id}", name="exams:paper", dependencies=[allow(*AUTHOR_ROLES)])
@@ -382,9 +379,9 @@ def paper_items(request: Request, db: DbSession, user: CurrentUser, paper_id: in
         papers.set_items(db, user, paper, [(i, None) for i in ids])
     except ValidationFailed as exc:
         flash(request, exc.translated_detail(), "error")
-        return redirect(request, _path(request, "exams:paper", paper_id=paper_id))
+        return redirect(request, path_for(request, "exams:paper", paper_id=paper_id))
     flash(request, _("The paper has %(n)s questions.", n=len(ids)))
-    return redirect(request, _path(request, "exams:paper", paper_id=paper_id))
+    return redirect(request, path_for(request, "exams:paper", paper_id=paper_id))
 
 
 @router.post("/exams/staff/papers/{paper_id}/rules", name="exams:paper_rule_add", dependencies=[allow(*AUTHOR_ROLES)])
@@ -401,11 +398,11 @@ def paper_rule_add(request: Request, db: DbSession, user: CurrentUser, paper_id:
         papers.add_rule(db, user, paper, spec)
     except (InvalidOperation, ValidationFailed) as exc:
         flash(request, exc.translated_detail() if isinstance(exc, ValidationFailed) else _("Give the points as a number."), "error")
-    return redirect(request, _path(request, "exams:paper", paper_id=paper_id))
+    return redirect(request, path_for(request, "exams:paper", paper_id=paper_id))
 
 
 @router.post("/exams/staff/papers/{paper_id}/rules/{rule_id}/delete", name="exams:paper_rule_delete",
              dependencies=[allow(*AUTHOR_ROLES)])
 def paper_rule_delete(request: Request, db: DbSession, user: CurrentUser, paper_id: int, rule_id: int) -> Response:
     papers.remove_rule(db, user, papers.get_paper(db, paper_id), rule_id)
-    return redirect(request, _path(request, "exams:paper", paper_id=paper_id))
+    return redirect(request, path_for(request, "exams:paper", paper_id=paper_id))

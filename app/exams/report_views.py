@@ -13,7 +13,7 @@ from app.accounts.models import TIER_LABELS, Role, Tier
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.routing import DbSession, make_router
-from app.core.templating import flash, redirect, render
+from app.core.templating import flash, path_for, redirect, render
 from app.exams import exams, papers, reports, schedules
 from app.exams.models import EXAM_KIND_LABELS, ExamKind, ExamSchedule, PaperKind
 from app.exams.permissions import AUTHOR_ROLES
@@ -22,9 +22,6 @@ router = make_router(tags=["pages: exam statistics"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SCHEDULE_KINDS = (ExamKind.daily, ExamKind.weekly, ExamKind.monthly)
 
-
-def _path(request: Request, name: str, **params: object) -> str:
-    return str(request.app.url_path_for(name, **params))
 
 
 @router.get("/exams/staff/author/{exam_id}/statistics", name="exams:statistics",
@@ -86,7 +83,7 @@ def schedule_create(request: Request, db: DbSession, user: CurrentUser, title: A
         flash(request, str(exc.detail or exc.title) if isinstance(exc, ValidationFailed) else _("No such paper."), "error")
         return render(request, "exams/reports/schedules.html", _schedule_ctx(db, user, values), status_code=422)
     flash(request, _("Recurring exam saved. Each edition is published automatically when it opens."))
-    return redirect(request, _path(request, "exams:schedules"))
+    return redirect(request, path_for(request, "exams:schedules"))
 
 
 @router.post("/exams/staff/schedules/{schedule_id}/active", name="exams:schedule_active", dependencies=[allow(*AUTHOR_ROLES)])
@@ -97,4 +94,4 @@ def schedule_active(request: Request, db: DbSession, user: CurrentUser, schedule
         raise NotFound()
     schedules.set_active(db, user, schedule, active == "1")
     flash(request, _("Recurring exam resumed.") if active == "1" else _("Recurring exam paused."))
-    return redirect(request, _path(request, "exams:schedules"))
+    return redirect(request, path_for(request, "exams:schedules"))

@@ -19,7 +19,7 @@ from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
 from app.core.templating import env as templates_env
-from app.core.templating import flash, redirect, render
+from app.core.templating import flash, path_for, redirect, render
 from app.standards import permissions, service
 from app.standards.dependencies import VisibleClause, VisibleStandard, VisibleVersion
 from app.standards.models import (
@@ -38,9 +38,6 @@ router = make_router(tags=["pages: standards"])
 AUTHORS = permissions.AUTHOR_ROLES
 PAGE_SIZE = 20
 
-
-def _path(request: Request, name: str, **params: Any) -> str:
-    return str(request.app.url_path_for(name, **params))
 
 
 def _errors(exc: ValidationError | DomainError) -> dict[str, str]:
@@ -118,7 +115,7 @@ def standard_create(
     except (ValidationError, Conflict, ValidationFailed) as exc:
         return _standard_form(request, values, errors=_errors(exc), status_code=422)
     flash(request, _("Standard %(code)s created as a draft. Add its clauses next.", code=standard.code))
-    return redirect(request, _path(request, "standards:version_edit", version_id=standard.versions[0].id))
+    return redirect(request, path_for(request, "standards:version_edit", version_id=standard.versions[0].id))
 
 
 @router.get("/standards/{standard_id}/edit", name="standards:edit", dependencies=[allow(*AUTHORS)])
@@ -139,7 +136,7 @@ def standard_update(
     except (ValidationError, Conflict, ValidationFailed) as exc:
         return _standard_form(request, values, standard=standard, errors=_errors(exc), status_code=422)
     flash(request, _("Changes saved."))
-    return redirect(request, _path(request, "standards:detail", standard_id=standard.id))
+    return redirect(request, path_for(request, "standards:detail", standard_id=standard.id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +165,7 @@ def review_done(request: Request, db: DbSession, user: CurrentUser, item_id: int
                 back: Annotated[str, Form()] = "") -> Response:
     service.mark_reviewed(db, user, item_id, note=note.strip())
     flash(request, _("Marked as reviewed."))
-    target = back if back.startswith("/standards/reviews") else _path(request, "standards:reviews")
+    target = back if back.startswith("/standards/reviews") else path_for(request, "standards:reviews")
     return redirect(request, target)
 
 
@@ -211,9 +208,9 @@ def version_create(request: Request, db: DbSession, user: CurrentUser, standard:
         version = service.create_version(db, user, standard, data)
     except (ValidationError, Conflict, ValidationFailed) as exc:
         flash(request, next(iter(_errors(exc).values())), "error")
-        return redirect(request, _path(request, "standards:detail", standard_id=standard.id))
+        return redirect(request, path_for(request, "standards:detail", standard_id=standard.id))
     flash(request, _("Draft %(label)s created.", label=version.label))
-    return redirect(request, _path(request, "standards:version_edit", version_id=version.id))
+    return redirect(request, path_for(request, "standards:version_edit", version_id=version.id))
 
 
 @router.post("/standards/versions/{version_id}/transition", name="standards:transition", dependencies=[allow(*AUTHORS)])
@@ -225,21 +222,21 @@ def version_transition(request: Request, db: DbSession, user: CurrentUser, versi
         when = date.fromisoformat(effective) if effective else None
     except ValueError:
         flash(request, _("Enter the date as YYYY-MM-DD."), "error")
-        return redirect(request, _path(request, "standards:detail", standard_id=version.standard_id) + f"?version={version.id}")
+        return redirect(request, path_for(request, "standards:detail", standard_id=version.standard_id) + f"?version={version.id}")
     if action not in service.TRANSITIONS:
         raise ValidationFailed(_("Unknown action."))
     try:
         result = service.transition(db, user, version, action, effective=when, note=note.strip())
     except (Conflict, ValidationFailed) as exc:
         flash(request, exc.translated_detail(), "error")
-        return redirect(request, _path(request, "standards:detail", standard_id=version.standard_id) + f"?version={version.id}")
+        return redirect(request, path_for(request, "standards:detail", standard_id=version.standard_id) + f"?version={version.id}")
     messages = {"publish": _("%(label)s is now in force.", label=result.label),
                 "revise": _("Revision started: edit the draft %(label)s.", label=result.label),
                 "abolish": _("%(label)s has been abolished.", label=result.label)}
     flash(request, messages[action])
     if action == "revise":
-        return redirect(request, _path(request, "standards:version_edit", version_id=result.id))
-    return redirect(request, _path(request, "standards:detail", standard_id=version.standard_id) + f"?version={result.id}")
+        return redirect(request, path_for(request, "standards:version_edit", version_id=result.id))
+    return redirect(request, path_for(request, "standards:detail", standard_id=version.standard_id) + f"?version={result.id}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,7 +271,7 @@ def version_import(request: Request, db: DbSession, user: CurrentUser, version: 
         return _version_page(request, db, user, version, import_text=text,
                              import_errors=[{"loc": ["text", 0], "msg": exc.translated_detail()}], status_code=409)
     flash(request, _("%(n)s clauses imported.", n=len(created)))
-    return redirect(request, _path(request, "standards:version_edit", version_id=version.id))
+    return redirect(request, path_for(request, "standards:version_edit", version_id=version.id))
 
 
 @router.post("/standards/versions/{version_id}/clauses", name="standards:clause_add", dependencies=[allow(*AUTHORS)])
@@ -289,7 +286,7 @@ def clause_add(request: Request, db: DbSession, user: CurrentUser, version: Visi
     except (Conflict, ValidationFailed) as exc:
         return _version_page(request, db, user, version, clause_values=values, clause_errors=_errors(exc), status_code=422)
     flash(request, _("Clause %(number)s added.", number=clause.number))
-    return redirect(request, _path(request, "standards:version_edit", version_id=version.id) + f"#clause-{clause.id}")
+    return redirect(request, path_for(request, "standards:version_edit", version_id=version.id) + f"#clause-{clause.id}")
 
 
 @router.post("/standards/clauses/{clause_id}", name="standards:clause_update", dependencies=[allow(*AUTHORS)])
@@ -297,7 +294,7 @@ def clause_update(request: Request, db: DbSession, user: CurrentUser, clause: Vi
                   title: Annotated[str, Form(max_length=300)] = "", body: Annotated[str, Form(max_length=20000)] = "") -> Response:
     service.update_clause(db, user, clause, ClauseUpdate(title=title, body=body))
     flash(request, _("Clause %(number)s saved.", number=clause.number))
-    return redirect(request, _path(request, "standards:version_edit", version_id=clause.version_id) + f"#clause-{clause.id}")
+    return redirect(request, path_for(request, "standards:version_edit", version_id=clause.version_id) + f"#clause-{clause.id}")
 
 
 @router.post("/standards/clauses/{clause_id}/delete", name="standards:clause_delete", dependencies=[allow(*AUTHORS)])
@@ -309,7 +306,7 @@ def clause_delete(request: Request, db: DbSession, user: CurrentUser, clause: Vi
         flash(request, exc.translated_detail(), "error")
     else:
         flash(request, _("Clause %(number)s deleted.", number=number))
-    return redirect(request, _path(request, "standards:version_edit", version_id=version_id))
+    return redirect(request, path_for(request, "standards:version_edit", version_id=version_id))
 
 
 # ---------------------------------------------------------------------------------------------
