@@ -106,9 +106,11 @@ def committed_database(engine: sa.Engine) -> Iterator[Database]:
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
+    from app.accounts.principal_cache import CACHE
     from app.core.cache import clear_all
 
     clear_all()  # row ids are reused once the tables are empty
+    CACHE.clear()
 
 
 @pytest.fixture

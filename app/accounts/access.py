@@ -11,19 +11,23 @@ cookie) and makes a signed-in user with a pending forced password change go and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.accounts import signin
+from app.accounts import principal_cache, signin
 from app.accounts.models import AuthSession, Role, User
-from app.core.db import begin_read, get_database
+from app.core.config import get_settings
+from app.core.db import Database, begin_read, get_database
 from app.core.errors import DomainError, NotAuthenticated, PermissionDenied
 from app.core.i18n import N_
 from app.core.models import utcnow
 from app.core.routing import get_db
-from app.core.security import SESSION_COOKIE
+from app.core.security import SESSION_COOKIE, token_digest
 
 
 class PasswordChangeRequired(DomainError):
@@ -47,29 +51,82 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-def resolve_principal(request: Request, db: Session) -> Principal | None:
-    if hasattr(request.state, "principal"):
-        return request.state.principal  # type: ignore[no-any-return]
-    now = utcnow()
-    principal: Principal | None = None
+def _cache_key(request: Request) -> tuple[str, str] | None:
     token = bearer_token(request)
     if token is not None:
-        user = signin.resolve_api_token(db, token, now=now)
-        if user is not None:
-            principal = Principal(user=user, auth_session=None, via="token")
-    else:
-        resolved = signin.resolve_session(db, request.cookies.get(SESSION_COOKIE), now=now)
-        if resolved is not None:
+        return ("token", token_digest(token))
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return ("session", token_digest(cookie)) if cookie else None
+
+
+def _lookup(request: Request, database: Database, now: datetime) -> tuple[User, AuthSession | None, datetime | None] | None:
+    """The slow way, on a worker thread: read the caller in a short read transaction of its own (one
+    query), slide the session's idle timeout when due, and return detached rows and, for a token, when
+    it expires."""
+    session = database.new_session()
+    try:
+        begin_read(session)
+        auth: AuthSession | None = None
+        not_after: datetime | None = None
+        token = bearer_token(request)
+        if token is not None:
+            found = signin.resolve_api_token_row(session, token, now=now)
+            if found is None:
+                return None
+            not_after, user = found[0].expires_at, found[1]
+        else:
+            resolved = signin.resolve_session(session, request.cookies.get(SESSION_COOKIE), now=now)
+            if resolved is None:
+                return None
             auth, user = resolved
-            principal = Principal(user=user, auth_session=auth, via="session")
-            if signin.needs_touch(auth, now):
-                # Slide the idle timeout in a short transaction of its own. End the request's read
-                # transaction first so that it gives its connection back: a request must never hold two
-                # pooled connections at once (under load that starves the pool).
-                db.commit()
-                database = getattr(request.app.state, "database", None) or get_database()
-                with database.transaction() as side:
-                    signin.touch_session(side, auth.id or 0, now=now)
+        session.commit()
+        session.expunge_all()
+    finally:
+        session.close()
+    if auth is not None and signin.needs_touch(auth, now):
+        # Slide the idle timeout in a short write transaction of its own.
+        with database.transaction() as side:
+            signin.touch_session(side, auth.id or 0, now=now)
+        set_committed_value(auth, "last_seen_at", now)  # as stored, not a pending change
+    return user, auth, not_after
+
+
+def _attach(db: Session, snapshot: principal_cache.Snapshot, via: str) -> Principal:
+    """This request's own copies of the remembered rows, attached to its session without a query."""
+    auth = db.merge(snapshot.auth_session, load=False) if snapshot.auth_session is not None else None
+    return Principal(user=db.merge(snapshot.user, load=False), auth_session=auth, via=via)
+
+
+def _usable(snapshot: principal_cache.Snapshot, now: datetime) -> bool:
+    if snapshot.not_after is not None and snapshot.not_after <= now:
+        return False
+    auth = snapshot.auth_session
+    return auth is None or (signin.session_is_live(auth, now) and not signin.needs_touch(auth, now))
+
+
+async def resolve_principal(request: Request, db: Session) -> Principal | None:
+    """Who is calling: from this process's principal cache when it can (no query, no thread), else
+    from the database on a worker thread."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal  # type: ignore[no-any-return]
+    principal: Principal | None = None
+    key = _cache_key(request)
+    if key is not None:
+        now = utcnow()
+        database: Database = getattr(request.app.state, "database", None) or get_database()
+        cache_key = (id(database), *key)
+        snapshot = principal_cache.CACHE.get(cache_key)
+        if snapshot is None or not _usable(snapshot, now):
+            generation = principal_cache.CACHE.generation
+            found = await run_in_threadpool(_lookup, request, database, now)
+            if found is None:
+                principal_cache.CACHE.drop(cache_key)
+                snapshot = None
+            else:
+                snapshot = principal_cache.CACHE.put(cache_key, *found, ttl=get_settings().auth_cache_seconds,
+                                                     generation=generation)
+        if snapshot is not None:
+            principal = _attach(db, snapshot, key[0])
     request.state.principal = principal
     request.state.user = principal.user if principal else None
     return principal
@@ -112,15 +169,11 @@ class AccessRule:
         """Whether a signed-in user holding exactly these roles passes (for tests and docs)."""
         return self.kind in ("public", "signed_in") or bool(self.roles & roles)
 
-    def __call__(self, request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal | None:
-        # The check runs in a thread of its own, before the endpoint's: read in a deferred transaction
-        # (no SQLite write lock yet, even for a POST) and end it here, so that no connection or lock is
-        # held while the request waits for the endpoint's thread.
-        begin_read(db)
-        try:
-            principal = resolve_principal(request, db)
-        finally:
-            db.commit()
+    async def __call__(self, request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal | None:
+        # On the event loop: a remembered caller costs no query and no thread. Otherwise the lookup runs
+        # on a worker thread in a read transaction of its own (no SQLite write lock, even for a POST),
+        # so that no connection or lock is held while the request waits for the endpoint's thread.
+        principal = await resolve_principal(request, db)
         if self.kind == "public":
             return principal
         if principal is None:

@@ -140,7 +140,8 @@ def touch_session(session: Session, auth_id: int, *, now: datetime | None = None
     now = now or utcnow()
     session.execute(
         sa.update(AuthSession).where(col(AuthSession.id) == auth_id, col(AuthSession.revoked_at).is_(None))
-        .values(last_seen_at=now)
+        .values(last_seen_at=now),
+        execution_options={"principal_cache_keep": True},  # sliding the idle timeout changes no one's rights
     )
 
 
@@ -184,14 +185,26 @@ def issue_api_token(session: Session, user: User, *, ip: str | None = None, now:
 
 
 def resolve_api_token(session: Session, token: str | None, *, now: datetime | None = None) -> User | None:
+    resolved = resolve_api_token_row(session, token, now=now)
+    return resolved[1] if resolved is not None else None
+
+
+def resolve_api_token_row(session: Session, token: str | None, *, now: datetime | None = None) -> tuple[ApiToken, User] | None:
+    """The live token and its active user, in one query (with the unit; roles come with the user)."""
     if not token:
         return None
     now = now or utcnow()
-    row = session.exec(select(ApiToken).where(ApiToken.token_digest == token_digest(token))).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    row = session.exec(
+        select(ApiToken, User).join(User, col(User.id) == col(ApiToken.user_id))
+        .options(joinedload(User.role_links))  # type: ignore[arg-type]
+        .where(ApiToken.token_digest == token_digest(token))
+    ).unique().first()  # type: ignore[attr-defined]
+    if row is None:
         return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.is_active else None
+    api_token, user = row
+    if api_token.revoked_at is not None or api_token.expires_at <= now or not user.is_active:
+        return None
+    return api_token, user
 
 
 def purge_expired(session: Session, *, now: datetime | None = None) -> dict[str, int]:

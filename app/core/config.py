@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=12, ge=1)
     cookie_secure: bool | None = None
     api_token_minutes: int = Field(default=60, ge=1)
+    # Who a session cookie or token belongs to is remembered in each web process for this long (0: off).
+    # A change made in the same process (sign-out, revocation, roles) takes effect at once; one made by
+    # another process within this many seconds.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     login_max_failures: int = Field(default=10, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     login_lock_minutes: int = Field(default=15, ge=1)
