@@ -30,7 +30,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic_core import to_jsonable_python
@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
+from app.core.cache import ImmutableCache
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -145,7 +146,9 @@ def get_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
 
 
 def answers_of(session: Session, attempt_id: int) -> dict[str, AttemptAnswer]:
-    return {a.question_key: a for a in session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id)).all()}
+    """The stored answers, fresh (saves write them with Core statements, past any loaded objects)."""
+    return {a.question_key: a for a in session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id)
+                                                    .execution_options(populate_existing=True)).all()}
 
 
 def entry_of(attempt: Attempt, key: str) -> dict[str, Any]:
@@ -238,51 +241,108 @@ def start_attempt(session: Session, user: User, exam_id: int, *, client: Client 
 # Save
 
 
-def _canonical(entry: dict[str, Any], raw: Any) -> Any:
+@dataclass(frozen=True)
+class Saved:
+    """A stored answer as the save acknowledges it."""
+
+    id: int
+    seq: int
+    saved_at: datetime
+    response: Any
+
+
+_ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
+_ANSWER = AttemptAnswer.__table__  # type: ignore[attr-defined]
+_EVENT = AttemptEvent.__table__  # type: ignore[attr-defined]
+
+# An attempt's question entries are frozen at start (a regrade only annotates finished attempts, which
+# take no saves): the save reads them once per process. Keyed by (id, seed) so that a reused row id (an
+# exam deleted with its attempts on SQLite) can never find another attempt's questions.
+_CONFIGS: ImmutableCache[dict[str, qt.QuestionConfig]] = ImmutableCache("attempt question configs", maxsize=4096)
+
+
+def _configs(session: Session, attempt_id: int, seed: int) -> dict[str, qt.QuestionConfig]:
+    def load() -> dict[str, qt.QuestionConfig]:
+        questions = session.execute(_QUESTIONS, {"attempt_id": attempt_id}).scalar_one()
+        return {entry["key"]: qt.parse_config(entry["config"]) for entry in questions}
+
+    return _CONFIGS.get(session, (attempt_id, seed), load)
+
+
+# The save's statements, built once: building a statement and its cache key costs more than running it.
+_QUESTIONS = sa.select(_ATTEMPT.c.questions).where(_ATTEMPT.c.id == sa.bindparam("attempt_id"))
+_STATE = (sa.select(_ATTEMPT.c.user_id, _ATTEMPT.c.status, _ATTEMPT.c.deadline, _ATTEMPT.c.last_seen_at, _ATTEMPT.c.seed,
+                    _ANSWER.c.id, _ANSWER.c.seq, _ANSWER.c.response, _ANSWER.c.saved_at)
+          .select_from(_ATTEMPT.outerjoin(_ANSWER, sa.and_(_ANSWER.c.attempt_id == _ATTEMPT.c.id,
+                                                           _ANSWER.c.question_key == sa.bindparam("key"))))
+          .where(_ATTEMPT.c.id == sa.bindparam("attempt_id")).with_for_update(of=_ATTEMPT))
+_INSERT_ANSWER = sa.insert(_ANSWER)
+_UPDATE_ANSWER = sa.update(_ANSWER).where(_ANSWER.c.id == sa.bindparam("answer_id")).values(
+    response=sa.bindparam("new_response", type_=_ANSWER.c.response.type), seq=sa.bindparam("new_seq", type_=sa.Integer),
+    saved_at=sa.bindparam("new_saved_at", type_=_ANSWER.c.saved_at.type))
+_SEEN = sa.update(_ATTEMPT).where(_ATTEMPT.c.id == sa.bindparam("attempt_id")).values(
+    last_seen_at=sa.bindparam("now", type_=_ATTEMPT.c.last_seen_at.type))
+_INSERT_EVENT = sa.insert(_EVENT)
+
+
+def _insert_event(session: Session, attempt_id: int, kind: str, client: Client, now: datetime, *, key: str | None = None,
+                  seq: int | None = None, **detail: Any) -> None:
+    session.execute(_INSERT_EVENT, {"attempt_id": attempt_id, "at": now, "kind": kind, "question_key": key, "seq": seq,
+                                    "session_id": client.session_id, "ip": (client.ip or None) and client.ip[:64],
+                                    "detail": detail})
+
+
+def _canonical(config: qt.QuestionConfig, raw: Any) -> Any:
     if raw is None:
         return None  # clearing the answer
     try:
-        return to_jsonable_python(qt.validate_answer(qt.parse_config(entry["config"]), raw))
+        return to_jsonable_python(qt.validate_answer(config, raw))
     except qt.AnswerInvalid as exc:
         raise AnswerRejected(_("This answer does not fit the question: %(reason)s", reason=str(exc)),
                              errors=[{"loc": ["body", "response"], "msg": str(exc)}]) from exc
 
 
 def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: Any, seq: int | None = None, *,
-                client: Client = SYSTEM, now: datetime | None = None) -> AttemptAnswer:
+                client: Client = SYSTEM, now: datetime | None = None) -> Saved:
+    """The hot path of an exam (every trainee, every few seconds): a few Core statements. One reads the
+    attempt's state (status, deadline, owner: not its wide questions) with the stored answer, locking the
+    attempt row on PostgreSQL so the save is ordered against a submit or a close; then the answer is
+    written and the save logged. Only a save past the deadline takes the ORM path that closes and grades."""
     now = now or utcnow()
-    attempt = _own_attempt(session, user, attempt_id)
-    if attempt.status in OPEN_STATES and past_deadline(attempt, now):
-        close(session, attempt, "deadline", now)
-    if attempt.status != AttemptStatus.in_progress:
-        log(session, attempt, "late_save", client, now, key=key, seq=seq)
-        session.flush()
+    session.flush()  # a caller's pending ORM changes (tests, the demo) before the Core statements
+    row = session.execute(_STATE, {"attempt_id": attempt_id, "key": key}).first()
+    if row is None or row.user_id != user.id:
+        raise NotFound()
+    if row.status != AttemptStatus.in_progress or (row.deadline is not None and now >= row.deadline):
+        attempt = _own_attempt(session, user, attempt_id)
+        if attempt.status in OPEN_STATES and past_deadline(attempt, now):
+            close(session, attempt, "deadline", now)
+        _insert_event(session, attempt_id, "late_save", client, now, key=key, seq=seq)
         raise AttemptClosed(_("Time is up or the exam was submitted: this answer was not saved."))
-    entry = entry_of(attempt, key)
-    response = _canonical(entry, raw)
-    answer = session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
-                                                      AttemptAnswer.question_key == key)).first()
-    stored = answer.seq if answer is not None else 0
+    config = _configs(session, attempt_id, row.seed).get(key)
+    if config is None:
+        raise NotFound()
+    response = _canonical(config, raw)
+    stored = row.seq if row.id is not None else 0
     if seq is None:
         seq = stored + 1
-    if answer is not None and seq == stored and answer.response == response:
-        log(session, attempt, "replay", client, now, key=key, seq=seq)
-        session.flush()
-        return answer
+    if row.id is not None and seq == stored and row.response == response:
+        _insert_event(session, attempt_id, "replay", client, now, key=key, seq=seq)
+        return Saved(row.id, stored, row.saved_at, row.response)
     if seq <= stored:
-        log(session, attempt, "stale_save", client, now, key=key, seq=seq, stored_seq=stored)
-        session.flush()
+        _insert_event(session, attempt_id, "stale_save", client, now, key=key, seq=seq, stored_seq=stored)
         raise StaleSave(_("A newer answer to this question is already saved."))
-    if answer is None:
-        answer = AttemptAnswer(attempt_id=attempt.id or 0, question_key=key)
-    answer.response, answer.seq, answer.saved_at = response, seq, now
-    session.add(answer)
-    if attempt.last_seen_at is None or now - attempt.last_seen_at > SEEN_EVERY:
-        attempt.last_seen_at = now  # not on every save: the attempt row is wide (its questions)
-        session.add(attempt)
-    log(session, attempt, "save", client, now, key=key, seq=seq)
-    session.flush()
-    return answer
+    if row.id is None:
+        inserted = session.execute(_INSERT_ANSWER, {"attempt_id": attempt_id, "question_key": key, "response": response,
+                                                    "seq": seq, "saved_at": now, "needs_manual": False, "grader_note": ""})
+        answer_id = cast("sa.CursorResult[Any]", inserted).inserted_primary_key[0]  # type: ignore[index]
+    else:
+        answer_id = row.id
+        session.execute(_UPDATE_ANSWER, {"answer_id": answer_id, "new_response": response, "new_seq": seq, "new_saved_at": now})
+    if row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY:
+        session.execute(_SEEN, {"attempt_id": attempt_id, "now": now})
+    _insert_event(session, attempt_id, "save", client, now, key=key, seq=seq)
+    return Saved(int(answer_id), seq, now, response)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,12 +59,14 @@ def percent_of(score: Decimal, max_score: Decimal) -> Decimal:
 
 
 def _answers(session: Session, attempt_id: int) -> dict[str, AttemptAnswer]:
-    return {a.question_key: a for a in session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id)).all()}
+    return {a.question_key: a for a in session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id)
+                                                    .execution_options(populate_existing=True)).all()}
 
 
 def grade_attempt(session: Session, attempt: Attempt, now: datetime) -> Attempt:
     """Grade a closed attempt with what was saved; update the notebook for what was graded."""
     answers = _answers(session, attempt.id or 0)
+    for_notebook = []
     for entry in attempt.questions:
         answer = answers.get(entry["key"])
         if answer is None:
@@ -75,8 +77,9 @@ def grade_attempt(session: Session, attempt: Attempt, now: datetime) -> Attempt:
         answer.correct = None if graded.needs_manual else graded.correct
         session.add(answer)
         if not graded.needs_manual:
-            notebook.record(session, attempt.user_id, int(entry["question_id"]), graded.correct, answer.response, now)
+            for_notebook.append(notebook.Graded(int(entry["question_id"]), graded.correct, answer.response))
     session.flush()
+    notebook.record_many(session, attempt.user_id, for_notebook, now)
     return recompute(session, attempt, now)
 
 

@@ -31,43 +31,68 @@ def streak_to_clear() -> int:
     return max(1, int(getattr(get_settings(), "exam_notebook_streak", DEFAULT_STREAK)))
 
 
-def _ensure_row(session: Session, user_id: int, question_id: int, now: datetime) -> NotebookEntry:
-    """The (user, question) row, created if missing; safe when two attempts of one trainee finish at once."""
+@dataclass(frozen=True)
+class Graded:
+    """One graded answer to record: the question, whether it was right, the response."""
+
+    question_id: int
+    correct: bool
+    response: Any
+
+
+def _insert_missing(session: Session, user_id: int, question_ids: list[int], now: datetime) -> None:
+    """(user, question) rows for these questions, created where missing in one statement; safe when two
+    attempts of one trainee finish at once."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = NotebookEntry.__table__  # type: ignore[attr-defined]
-    session.execute(insert(table).values(user_id=user_id, question_id=question_id, wrong_count=0, right_streak=0,
-                                         first_wrong_at=now, last_seen_at=now, cleared_at=now)
+    session.execute(insert(table).values([dict(user_id=user_id, question_id=qid, wrong_count=0, right_streak=0, first_wrong_at=now,
+                                               last_seen_at=now, cleared_at=now) for qid in sorted(set(question_ids))])
                     .on_conflict_do_nothing(index_elements=["user_id", "question_id"]))
-    row = session.exec(select(NotebookEntry).where(NotebookEntry.user_id == user_id, NotebookEntry.question_id == question_id)
-                       .with_for_update().execution_options(populate_existing=True)).one()
-    return row
+
+
+def record_many(session: Session, user_id: int, graded: list[Graded], now: datetime) -> dict[int, NotebookEntry]:
+    """Graded answers, in order, in a few statements whatever their number (an attempt's grading): a wrong
+    one puts the question in (or back); a right one counts toward clearing it. Returns the entries changed."""
+    if not graded:
+        return {}
+    wrong = [g.question_id for g in graded if not g.correct]
+    if wrong:
+        _insert_missing(session, user_id, wrong, now)
+    rows = {e.question_id: e for e in session.exec(
+        select(NotebookEntry).where(NotebookEntry.user_id == user_id,
+                                    col(NotebookEntry.question_id).in_(sorted({g.question_id for g in graded})))
+        .order_by(col(NotebookEntry.question_id)).with_for_update().execution_options(populate_existing=True)).all()}
+    streak = streak_to_clear()
+    changed: dict[int, NotebookEntry] = {}
+    for g in graded:
+        entry = rows.get(g.question_id)
+        if entry is None:
+            continue  # right, and never in the notebook
+        if g.correct:
+            if entry.cleared_at is not None:
+                continue
+            entry.right_streak += 1
+            entry.last_seen_at = now
+            if entry.right_streak >= streak:
+                entry.cleared_at = now
+        else:
+            if entry.wrong_count == 0:
+                entry.first_wrong_at = now
+            entry.wrong_count += 1
+            entry.right_streak = 0
+            entry.cleared_at = None
+            entry.last_response = g.response
+            entry.last_seen_at = now
+        session.add(entry)
+        changed[g.question_id] = entry
+    session.flush()
+    return changed
 
 
 def record(session: Session, user_id: int, question_id: int, correct: bool, response: Any, now: datetime) -> NotebookEntry | None:
     """A graded answer: a wrong one puts the question in (or back); a right one counts toward clearing it."""
-    if correct:
-        entry = session.exec(select(NotebookEntry).where(NotebookEntry.user_id == user_id, NotebookEntry.question_id == question_id,
-                                                         col(NotebookEntry.cleared_at).is_(None))
-                             .with_for_update().execution_options(populate_existing=True)).first()
-        if entry is None:
-            return None
-        entry.right_streak += 1
-        entry.last_seen_at = now
-        if entry.right_streak >= streak_to_clear():
-            entry.cleared_at = now
-    else:
-        entry = _ensure_row(session, user_id, question_id, now)
-        if entry.wrong_count == 0:
-            entry.first_wrong_at = now
-        entry.wrong_count += 1
-        entry.right_streak = 0
-        entry.cleared_at = None
-        entry.last_response = response
-        entry.last_seen_at = now
-    session.add(entry)
-    session.flush()
-    return entry
+    return record_many(session, user_id, [Graded(question_id, correct, response)], now).get(question_id)
 
 
 @dataclass
