@@ -7,11 +7,19 @@ BEGIN IMMEDIATE, which takes the write lock up front and waits on the busy timeo
 with SQLITE_BUSY when a read transaction would later upgrade to a write. Reads stay DEFERRED so they
 run in parallel with a writer. PostgreSQL ignores all of this.
 
+Writers of one process queue in the process before BEGIN IMMEDIATE (a lock per engine, held until
+COMMIT or ROLLBACK has run): SQLite's own busy handler makes a waiting writer sleep in growing steps
+(up to 100 ms at a time) and retry, so under many concurrent writers the wait, not the work, set the
+latency, and unlucky writers ran out of busy timeout. Writers in other processes (a separate worker)
+still meet on SQLite's lock and its busy timeout.
+
 Only three places create sessions: the request (get_db), the worker (one per job) and the CLI.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +33,16 @@ from sqlmodel import Session
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
+_GATE = "shixun_write_gate"
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    gate = threading.Lock()  # one writer of this process at a time; the others queue here
+
+    def release(info: dict[str, Any]) -> None:
+        if info.pop(_GATE, False):
+            gate.release()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see do_begin
@@ -39,7 +56,55 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "IMMEDIATE":
+            conn.exec_driver_sql(f"BEGIN {mode}")
+            return
+        if not gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+        conn.info[_GATE] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release(conn.info)
+            raise
+
+    # The engine's commit/rollback events come before the driver's; end the transaction here on the raw
+    # connection (the driver's commit/rollback then finds none open) and only then let the next writer in.
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: sa.Connection) -> None:
+        if conn.info.get(_GATE):
+            try:
+                conn.connection.driver_connection.execute("COMMIT")  # type: ignore[union-attr]
+            finally:
+                release(conn.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: sa.Connection) -> None:
+        if conn.info.get(_GATE):
+            try:
+                raw = conn.connection.driver_connection
+                if raw is not None and raw.in_transaction:
+                    raw.execute("ROLLBACK")
+            finally:
+                release(conn.info)
+
+    # A connection going back to the pool, or away, with its write transaction still open.
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
+        if record.info.get(_GATE):
+            try:
+                if dbapi_connection.in_transaction:
+                    dbapi_connection.execute("ROLLBACK")
+            finally:
+                release(record.info)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _exc: Any) -> None:
+        release(record.info)
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_connection: Any, record: Any) -> None:
+        release(record.info)
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
