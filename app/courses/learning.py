@@ -45,8 +45,10 @@ from app.courses.models import (
     EnrolmentStatus,
     HoursEntry,
     HoursRequirement,
+    Lesson,
     MaterialKind,
     MaterialProgress,
+    Module,
     Prerequisite,
 )
 from app.courses.schemas import EnrolmentIn, RuleIn
@@ -240,7 +242,7 @@ def progress_of(snapshot: dict[str, Any], done: set[int]) -> Progress:
     return Progress(sum(finished), len(lessons), following)
 
 
-def status_of(enrolment: Enrolment) -> EnrolmentStatus:
+def status_of(enrolment: Enrolment | EnrolmentBrief) -> EnrolmentStatus:
     if enrolment.completed_at is not None:
         return EnrolmentStatus.completed
     return EnrolmentStatus.in_progress if enrolment.started_at is not None else EnrolmentStatus.not_started
@@ -440,17 +442,56 @@ def set_requirement(session: Session, actor: User, tier: Tier, hours: Decimal, *
 
 # ---------------------------------------------------------------------------------------------
 # Read models
+#
+# The two pages trainees open most ("my learning" and the lesson player) read with prebuilt Core
+# statements of table columns into small frozen rows: no ORM identity map, and each statement's cache
+# key is computed once per process. tests/courses/test_queries.py counts their queries.
+
+_E = Enrolment.__table__.c  # type: ignore[attr-defined]
+_C = Course.__table__.c  # type: ignore[attr-defined]
+_V = CourseVersion.__table__.c  # type: ignore[attr-defined]
+_MP = MaterialProgress.__table__.c  # type: ignore[attr-defined]
+_P = Prerequisite.__table__.c  # type: ignore[attr-defined]
+_H = HoursEntry.__table__.c  # type: ignore[attr-defined]
+_HR = HoursRequirement.__table__.c  # type: ignore[attr-defined]
+_U = OrgUnit.__table__.c  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class CourseBrief:
+    """What the trainee pages show of a course."""
+
+    id: int
+    title: str
+    is_required: bool = True
+    hours: Decimal = Decimal("0")
+    published_number: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentBrief:
+    id: int
+    course_id: int
+    user_id: int
+    version_id: int | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    due_on: date | None
+
+    @classmethod
+    def of(cls, e: Enrolment) -> EnrolmentBrief:
+        return cls(e.id or 0, e.course_id, e.user_id, e.version_id, e.started_at, e.completed_at, e.due_on)
 
 
 @dataclass
 class CourseCard:
-    enrolment: Enrolment
-    course: Course
+    enrolment: EnrolmentBrief
+    course: CourseBrief
     status: EnrolmentStatus
     progress: Progress
     version_number: int
     newer_version: bool
-    blocked_by: list[Course] = field(default_factory=list)
+    blocked_by: list[CourseBrief] = field(default_factory=list)
     overdue: bool = False
 
 
@@ -460,6 +501,7 @@ class MyLearning:
     hours_this_year: Decimal
     required_hours: Decimal
     courses: list[CourseCard]
+    unit_path: str = ""  # the trainee's org unit as "city / district / unit", for the profile beside it
 
     @property
     def hours_remaining(self) -> Decimal:
@@ -474,34 +516,39 @@ class VersionInfo:
     course_id: int
     number: int
     snapshot: dict[str, Any]
+    lessons: list[dict[str, Any]] = field(default_factory=list)  # `_lessons(snapshot)`, computed once
+
+    @classmethod
+    def of(cls, v: CourseVersion | sa.Row[Any]) -> VersionInfo:
+        return cls(v.id or 0, v.course_id, v.number, v.snapshot, _lessons(v.snapshot))
 
 
 _VERSION_INFO: ImmutableCache[VersionInfo] = ImmutableCache("course version info", maxsize=2048)
 _NEWEST_ID: ImmutableCache[int] = ImmutableCache("course version ids by number", maxsize=4096)
 
 
-def _versions_for(session: Session, pairs: Sequence[tuple[Enrolment, Course]]) -> dict[int, VersionInfo]:
+def _versions_for(session: Session, enrolments: Sequence[tuple[EnrolmentBrief, CourseBrief]]) -> dict[int, VersionInfo]:
     """The version each enrolment learns (its pinned one, else the newest published): from memory, with
     one query for those not seen before."""
     wanted: dict[int, int | tuple[int, int]] = {}
-    for enrolment, course in pairs:
+    for enrolment, course in enrolments:
         if enrolment.version_id:
-            wanted[enrolment.id or 0] = enrolment.version_id
+            wanted[enrolment.id] = enrolment.version_id
         else:
-            number_key = (course.id or 0, course.published_number)
+            number_key = (course.id, course.published_number)
             known = _NEWEST_ID.peek(session, number_key)
-            wanted[enrolment.id or 0] = known if known is not None else number_key
+            wanted[enrolment.id] = known if known is not None else number_key
     missing_ids = {w for w in wanted.values() if isinstance(w, int) and _VERSION_INFO.peek(session, w) is None}
     missing_numbers = {w for w in wanted.values() if isinstance(w, tuple)}
     conditions = []
     if missing_ids:
-        conditions.append(col(CourseVersion.id).in_(missing_ids))
+        conditions.append(_V.id.in_(missing_ids))
     if missing_numbers:
-        conditions.append(sa.tuple_(col(CourseVersion.course_id), col(CourseVersion.number)).in_(sorted(missing_numbers)))
+        conditions.append(sa.tuple_(_V.course_id, _V.number).in_(sorted(missing_numbers)))
     if conditions:
-        for v in session.exec(select(CourseVersion).where(sa.or_(*conditions))).all():
-            _VERSION_INFO.put(session, v.id, VersionInfo(v.id or 0, v.course_id, v.number, v.snapshot))
-            _NEWEST_ID.put(session, (v.course_id, v.number), v.id or 0)
+        for v in session.execute(sa.select(_V.id, _V.course_id, _V.number, _V.snapshot).where(sa.or_(*conditions))).all():
+            _VERSION_INFO.put(session, v.id, VersionInfo.of(v))
+            _NEWEST_ID.put(session, (v.course_id, v.number), v.id)
     result = {}
     for enrolment_id, w in wanted.items():
         version_id = w if isinstance(w, int) else _NEWEST_ID.peek(session, w)
@@ -511,67 +558,103 @@ def _versions_for(session: Session, pairs: Sequence[tuple[Enrolment, Course]]) -
     return result
 
 
-def _completed_by_enrolment(session: Session, enrolment_ids: Sequence[int]) -> dict[int, set[int]]:
-    done: dict[int, set[int]] = {eid: set() for eid in enrolment_ids}
-    if enrolment_ids:
-        for eid, mid in session.exec(select(MaterialProgress.enrolment_id, MaterialProgress.material_id).where(
-                col(MaterialProgress.enrolment_id).in_(enrolment_ids), col(MaterialProgress.completed_at).is_not(None))).all():
-            done[eid].add(mid)
-    return done
+def _version_info(session: Session, version_id: int) -> VersionInfo:
+    info = _VERSION_INFO.peek(session, version_id)
+    if info is None:
+        row = session.execute(sa.select(_V.id, _V.course_id, _V.number, _V.snapshot).where(_V.id == version_id)).one_or_none()
+        if row is None:
+            raise NotFound()
+        info = VersionInfo.of(row)
+        _VERSION_INFO.put(session, version_id, info)
+    return info
 
 
-def _missing_prerequisites_of(session: Session, user_id: int, course_ids: Sequence[int]) -> dict[int, list[Course]]:
-    """`missing_prerequisites` for several courses at once (two queries)."""
-    if not course_ids:
-        return {}
-    required = session.exec(select(Prerequisite.course_id, Course).join(Course, col(Prerequisite.required_course_id) == Course.id)
-                            .where(col(Prerequisite.course_id).in_(course_ids)).order_by(col(Course.id))).all()
-    if not required:
-        return {}
-    done = set(session.exec(select(Enrolment.course_id).where(Enrolment.user_id == user_id,
-                                                              col(Enrolment.completed_at).is_not(None))).all())
-    missing: dict[int, list[Course]] = {}
-    for course_id, course in required:
-        if course.id not in done:
-            missing.setdefault(course_id, []).append(course)
+def _material_ids(joined: str | None) -> set[int]:
+    return {int(i) for i in joined.split(",")} if joined else set()
+
+
+# A trainee's courses with the ids of the materials they completed in each (one string per row).
+_MY_COURSES = (
+    sa.select(_E.id, _E.course_id, _E.user_id, _E.version_id, _E.started_at, _E.completed_at, _E.due_on,
+              _C.title, _C.is_required, _C.hours, _C.published_number,
+              sa.select(sa.func.aggregate_strings(sa.cast(_MP.material_id, sa.String), ","))
+              .where(_MP.enrolment_id == _E.id, _MP.completed_at.is_not(None)).scalar_subquery().label("done"))
+    .join_from(Enrolment.__table__, Course.__table__, _C.id == _E.course_id)  # type: ignore[attr-defined]
+    .where(_E.user_id == sa.bindparam("user_id"), _C.published_number > 0)
+    .order_by(_E.completed_at.is_not(None), _E.due_on.is_(None), _E.due_on, _E.id)
+)
+
+# The prerequisites of courses the trainee has not started that they have not completed yet.
+_MISSING_PREREQUISITES = (
+    sa.select(_P.course_id, _C.id, _C.title)
+    .join_from(Prerequisite.__table__, Course.__table__, _C.id == _P.required_course_id)  # type: ignore[attr-defined]
+    .where(_P.course_id.in_(sa.bindparam("course_ids", expanding=True)),
+           ~sa.exists().where(_E.user_id == sa.bindparam("user_id"), _E.course_id == _P.required_course_id,
+                              _E.completed_at.is_not(None)))
+    .order_by(_C.id)
+)
+
+# Hours this year and the tier's requirement, with the trainee's unit chain (one row per unit of it).
+_HOURS_AND_UNITS = sa.select(
+    _U.id, _U.name,
+    sa.select(sa.func.coalesce(sa.func.sum(_H.hours), 0))
+    .where(_H.user_id == sa.bindparam("user_id"), _H.year == sa.bindparam("year")).scalar_subquery(),
+    sa.select(_HR.hours).where(_HR.tier == sa.bindparam("tier")).scalar_subquery(),
+).where(_U.id.in_(sa.bindparam("unit_ids", expanding=True)))
+
+
+def _missing_prerequisites_of(session: Session, user_id: int, course_ids: Sequence[int]) -> dict[int, list[CourseBrief]]:
+    """`missing_prerequisites` for several courses at once (one query)."""
+    missing: dict[int, list[CourseBrief]] = {}
+    if course_ids:
+        for course_id, required_id, title in session.execute(_MISSING_PREREQUISITES,
+                                                             {"course_ids": list(course_ids), "user_id": user_id}).tuples():
+            missing.setdefault(course_id, []).append(CourseBrief(required_id, title))
     return missing
 
 
+def _hours_and_unit_path(session: Session, user: User, year: int) -> tuple[Decimal, Decimal, str]:
+    """Hours this year, the tier's requirement and the unit path's names, in one query."""
+    ids = [int(p) for p in user.org_unit.path.strip("/").split("/") if p] if user.org_unit else []
+    rows = session.execute(_HOURS_AND_UNITS, {"user_id": user.id, "year": year, "tier": user.tier,
+                                              "unit_ids": ids or [user.org_unit_id]}).tuples().all()
+    if rows:
+        got, stored = rows[0][2], rows[0][3]
+    else:  # no unit row (cannot happen with the foreign key, but a page must not fail for it)
+        got, stored = hours_in_year(session, user.id or 0, year), session.get(HoursRequirement, user.tier)
+        stored = stored.hours if stored is not None else None
+    names = {unit_id: name for unit_id, name, _h, _r in rows}
+    return (Decimal(str(got)), Decimal(stored) if stored is not None else DEFAULT_REQUIREMENTS[user.tier],
+            " / ".join(names.get(i, "?") for i in ids))
+
+
 def my_learning(session: Session, user: User, *, now: datetime | None = None) -> MyLearning:
-    """The trainee's courses with progress, and their hours this year. A fixed number of queries
-    however many courses the trainee has (tests/courses/test_queries.py counts them)."""
+    """The trainee's courses with progress, and their hours this year: two queries, three when a
+    course is not started yet, however many courses the trainee has (tests/courses/test_queries.py)."""
     now = now or utcnow()
     uid = user.id or 0
-    pairs = session.exec(select(Enrolment, Course).join(Course, col(Course.id) == Enrolment.course_id)
-                         .where(Enrolment.user_id == uid, Course.published_number > 0)
-                         .order_by(col(Enrolment.completed_at).is_not(None), col(Enrolment.due_on).is_(None), col(Enrolment.due_on),
-                                   col(Enrolment.id))).all()
+    rows = session.execute(_MY_COURSES, {"user_id": uid}).all()
+    pairs = [(EnrolmentBrief(r[0], r[1], r[2], r[3], r[4], r[5], r[6]), CourseBrief(r[1], r[7], r[8], r[9], r[10])) for r in rows]
     versions = _versions_for(session, pairs)
-    done = _completed_by_enrolment(session, [e.id or 0 for e, _c in pairs])
-    blocked = _missing_prerequisites_of(session, uid, [c.id or 0 for e, c in pairs if e.started_at is None])
+    blocked = _missing_prerequisites_of(session, uid, [c.id for e, c in pairs if e.started_at is None])
     today = local_date(now)
     cards = []
-    for enrolment, course in pairs:
-        version = versions.get(enrolment.id or 0)
+    for (enrolment, course), row in zip(pairs, rows, strict=True):
+        version = versions.get(enrolment.id)
         if version is None:
             continue
-        progress = progress_of(version.snapshot, done[enrolment.id or 0])
-        cards.append(CourseCard(enrolment, course, status_of(enrolment), progress,
-                                version.number, version.number < course.published_number,
-                                blocked.get(course.id or 0, []),
+        cards.append(CourseCard(enrolment, course, status_of(enrolment), _progress(version, _material_ids(row.done)),
+                                version.number, version.number < course.published_number, blocked.get(course.id, []),
                                 bool(enrolment.due_on and enrolment.completed_at is None and today > enrolment.due_on)))
     year = ledger_year(now)
-    hours, required = _hours_and_requirement(session, uid, user.tier, year)
-    return MyLearning(year, hours, required, cards)
+    hours, required, unit_path = _hours_and_unit_path(session, user, year)
+    return MyLearning(year, hours, required, cards, unit_path)
 
 
-def _hours_and_requirement(session: Session, user_id: int, tier: str, year: int) -> tuple[Decimal, Decimal]:
-    """`hours_in_year` and `requirement_for` in one query."""
-    hours = (sa.select(sa.func.coalesce(sa.func.sum(col(HoursEntry.hours)), 0))
-             .where(col(HoursEntry.user_id) == user_id, col(HoursEntry.year) == year).scalar_subquery())
-    required = sa.select(col(HoursRequirement.hours)).where(col(HoursRequirement.tier) == tier).scalar_subquery()
-    got, stored = session.execute(sa.select(hours, required)).one()
-    return Decimal(str(got)), Decimal(stored) if stored is not None else DEFAULT_REQUIREMENTS[tier]
+def _progress(version: VersionInfo, done: set[int]) -> Progress:
+    finished = [_lesson_done(lesson, done) for lesson in version.lessons]
+    following = next((lesson for lesson, ok in zip(version.lessons, finished, strict=True) if not ok), None)
+    return Progress(sum(finished), len(version.lessons), following)
 
 
 @dataclass
@@ -584,8 +667,8 @@ class MaterialView:
 
 @dataclass
 class LessonView:
-    course: Course
-    enrolment: Enrolment
+    course: CourseBrief
+    enrolment: EnrolmentBrief
     version_number: int
     module_title: str
     lesson: dict[str, Any]
@@ -595,27 +678,58 @@ class LessonView:
     progress: Progress
 
 
+# The trainee's enrolment in the course of a lesson, with the course and every progress record of the
+# enrolment (one row per record; one row without a record when there is none).
+_PLAYER = (
+    sa.select(_E.id, _E.course_id, _E.user_id, _E.version_id, _E.started_at, _E.completed_at, _E.due_on,
+              _C.title, _C.is_required, _C.hours, _C.published_number, _MP.material_id, _MP.completed_at, _MP.state)
+    .select_from(Lesson.__table__)  # type: ignore[attr-defined]
+    .join(Module.__table__, Module.__table__.c.id == Lesson.__table__.c.module_id)  # type: ignore[attr-defined]
+    .join(Enrolment.__table__, _E.course_id == Module.__table__.c.course_id)  # type: ignore[attr-defined]
+    .join(Course.__table__, _C.id == _E.course_id)  # type: ignore[attr-defined]
+    .outerjoin(MaterialProgress.__table__, _MP.enrolment_id == _E.id)  # type: ignore[attr-defined]
+    .where(Lesson.__table__.c.id == sa.bindparam("lesson_id"), _E.user_id == sa.bindparam("user_id"))  # type: ignore[attr-defined]
+)
+
+
+def player_view(session: Session, user: User, lesson_id: int) -> tuple[EnrolmentBrief, LessonView | None]:
+    """The trainee's enrolment in the course of a lesson and, once the course is started, the lesson as
+    they see it from the version they learn. A pure read: one query when the version is in memory.
+    NotFound when the trainee is not enrolled or the lesson is not part of their version."""
+    session.flush()  # the statement below is Core: it does not autoflush pending changes of a POST
+    rows = session.execute(_PLAYER, {"lesson_id": lesson_id, "user_id": user.id}).all()
+    if not rows:
+        course_of_lesson_id(session, user, lesson_id)  # raises the NotFound that applies
+        raise NotFound()
+    r = rows[0]
+    enrolment = EnrolmentBrief(r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+    if enrolment.started_at is None or enrolment.version_id is None:
+        return enrolment, None
+    version = _version_info(session, enrolment.version_id)
+    lessons = version.lessons
+    index = next((i for i, lesson in enumerate(lessons) if lesson["id"] == lesson_id), None)
+    if index is None:
+        raise NotFound(_("This lesson is not part of the version you are learning."))
+    lesson = lessons[index]
+    records = {row[11]: (row[12], row[13]) for row in rows if row[11] is not None}
+    views = [MaterialView(m, bool(records.get(m["id"], (None,))[0]), records[m["id"]][1] if m["id"] in records else {},
+                          "processing" if m["kind"] == MaterialKind.video.value else None) for m in lesson["materials"]]
+    done = {mid for mid, (completed_at, _state) in records.items() if completed_at}
+    return enrolment, LessonView(CourseBrief(r[1], r[7], r[8], r[9], r[10]), enrolment, version.number, lesson["module_title"],
+                                 lesson, views, lessons[index - 1]["id"] if index > 0 else None,
+                                 lessons[index + 1]["id"] if index + 1 < len(lessons) else None, _progress(version, done))
+
+
 def lesson_view(session: Session, user: User, course_id: int, lesson_id: int, *, now: datetime | None = None,
                 enrolment: Enrolment | None = None) -> LessonView:
     """What a trainee sees of a lesson, from the version they learn; opening it starts the course.
     `enrolment`: the trainee's enrolment in the course when the caller has it already."""
     if enrolment is None or enrolment.started_at is None or enrolment.course_id != course_id or enrolment.user_id != user.id:
-        enrolment = start(session, user, course_id, now=now)
-    version = _version(session, enrolment)
-    lessons = _lessons(snapshot_of(session, version))
-    index = next((i for i, lesson in enumerate(lessons) if lesson["id"] == lesson_id), None)
-    if index is None:
+        start(session, user, course_id, now=now)
+    found, view = player_view(session, user, lesson_id)
+    if view is None or found.course_id != course_id:
         raise NotFound(_("This lesson is not part of the version you are learning."))
-    lesson = lessons[index]
-    rows = {p.material_id: p for p in session.exec(select(MaterialProgress).where(MaterialProgress.enrolment_id == enrolment.id)).all()}
-    views = [MaterialView(m, bool(rows.get(m["id"]) and rows[m["id"]].completed_at), rows[m["id"]].state if m["id"] in rows else {},
-                          "processing" if m["kind"] == MaterialKind.video.value else None) for m in lesson["materials"]]
-    course = session.get(Course, course_id)
-    assert course is not None
-    done = {mid for mid, p in rows.items() if p.completed_at}
-    return LessonView(course, enrolment, version.number, lesson["module_title"], lesson, views,
-                      lessons[index - 1]["id"] if index > 0 else None, lessons[index + 1]["id"] if index + 1 < len(lessons) else None,
-                      progress_of(snapshot_of(session, version), done))
+    return view
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,8 +787,6 @@ def course_outline(session: Session, user: User, course_id: int, *, now: datetim
 
 def course_of_lesson_id(session: Session, user: User, lesson_id: int) -> Enrolment:
     """The trainee's enrolment in the course a lesson belongs to (one query); NotFound when they have none."""
-    from app.courses.models import Lesson, Module
-
     enrolment = session.exec(select(Enrolment).join(Module, col(Module.course_id) == Enrolment.course_id)
                              .join(Lesson, col(Lesson.module_id) == Module.id)
                              .where(Lesson.id == lesson_id, Enrolment.user_id == user.id)).first()

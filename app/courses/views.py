@@ -20,7 +20,7 @@ from app.core.routing import DbSession, make_router
 from app.core.templating import flash, is_htmx, path_for, redirect, render
 from app.courses import learning, picture_book, video
 from app.courses import media_access as _media_access  # noqa: F401  (registers the trainees' media viewer check)
-from app.courses.models import Enrolment, MaterialKind
+from app.courses.models import MaterialKind
 
 router = make_router(tags=["pages: learning"])
 
@@ -58,10 +58,7 @@ def course_start(request: Request, db: DbSession, user: CurrentUser, course_id: 
     return redirect(request, _lesson_url(request, following["id"]))
 
 
-def _player(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, item: int, page: int,
-            enrolment: Enrolment | None = None) -> dict[str, Any]:
-    enrolment = enrolment or learning.course_of_lesson_id(db, user, lesson_id)
-    view = learning.lesson_view(db, user, enrolment.course_id, lesson_id, enrolment=enrolment)  # started: a pure read
+def _player(db: DbSession, view: learning.LessonView, item: int, page: int) -> dict[str, Any]:
     item = min(max(item, 0), len(view.materials) - 1)
     current = view.materials[item]
     config = current.material["config"]
@@ -77,24 +74,25 @@ def _player(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, 
             "seen": set(current.state.get("pages_seen", [])), "lesson_done": learning.lesson_done(view),
             "clauses": learning.cited_clauses(db, config.get("clause_ids", [])), "weekday_names": WEEKDAY_NAMES,
             "kind_label": lambda kind: MaterialKind(kind).label,
-            "hours": learning.hours_awarded(db, view.enrolment.id or 0) if view.enrolment.completed_at else None}
+            "hours": learning.hours_awarded(db, view.enrolment.id) if view.enrolment.completed_at else None}
 
 
 @router.get("/learn/lessons/{lesson_id}", name="courses:lesson", dependencies=[signed_in()])
 def lesson_page(request: Request, db: DbSession, user: CurrentUser, lesson_id: int,
                 item: Annotated[int, Query(ge=0, le=500)] = 0, page: Annotated[int, Query(ge=0, le=500)] = 0) -> Response:
-    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
-    if enrolment.started_at is None:
+    enrolment, view = learning.player_view(db, user, lesson_id)
+    if view is None:
         flash(request, _("Start the course first."), "warning")
         return redirect(request, path_for(request, "courses:course", course_id=enrolment.course_id))
-    return render(request, "courses/lesson.html", _player(request, db, user, lesson_id, item, page, enrolment), block="player")
+    return render(request, "courses/lesson.html", _player(db, view, item, page), block="player")
 
 
 def _after_action(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, item: int, page: int,
                   before: tuple[bool, bool]) -> Response:
     """Render the player after a POST, with feedback when it finished the lesson or the course.
     `before`: (course complete, lesson done) as they were before the action."""
-    ctx = _player(request, db, user, lesson_id, item, page)
+    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
+    ctx = _player(db, learning.lesson_view(db, user, enrolment.course_id, lesson_id, enrolment=enrolment), item, page)
     after: learning.LessonView = ctx["view"]
     if not before[0] and after.enrolment.completed_at is not None:
         flash(request, _("Course complete! %(hours)s study hours have been credited to you.", hours=ctx["hours"]))

@@ -30,10 +30,12 @@ def home_kind(roles: set[str]) -> str:
 @router.get("/", name="home:index", dependencies=[signed_in()])
 def index(request: Request, db: DbSession, user: CurrentUser) -> Response:
     kind = home_kind(user.roles)
-    context: dict[str, object] = {"home_kind": kind,
-                                  "unit_path": accounts.org_unit_path_names(db, user.org_unit)}
+    context: dict[str, object] = {"home_kind": kind}
     if kind == "trainee":
-        context["learning"] = learning.my_learning(db, user)
+        mine = learning.my_learning(db, user)  # reads the unit path with the hours: one query less
+        context["learning"], context["unit_path"] = mine, mine.unit_path
+    else:
+        context["unit_path"] = accounts.org_unit_path_names(db, user.org_unit)
     if kind == "instructor":
         context["own_courses"] = list(courses.list_own_courses(db, user)[:8])
         context["reviews"], context["review_total"] = standards.review_items(db, user, limit=5)

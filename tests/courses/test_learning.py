@@ -233,3 +233,28 @@ def build_course_committed(committed_database):  # type: ignore[no-untyped-def]
         learning.mark_read(s, trainee, course.id, text.id, now=T0)
         ids = (course.id, trainee.id, video.id)
     return ids
+
+
+def test_my_learning_reads_the_unit_path_with_the_hours(session, build_course, admin, trainee) -> None:  # type: ignore[no-untyped-def]
+    from app.accounts import service as accounts
+
+    built = build_course(hours="1.5")
+    learning.enrol(session, admin, built.course, trainee)
+    finish(session, trainee, built)  # the hours of T0's year come with the unit path
+    mine = learning.my_learning(session, trainee, now=T0)
+    assert mine.unit_path == accounts.org_unit_path_names(session, trainee.org_unit) and " / " in mine.unit_path
+    assert mine.hours_this_year == Decimal("1.5") and mine.required_hours == learning.requirement_for(session, trainee.tier)
+
+
+def test_player_view_is_none_until_started_and_sees_unflushed_progress(session, build_course, admin, trainee) -> None:  # type: ignore[no-untyped-def]
+    built = build_course()
+    learning.enrol(session, admin, built.course, trainee)
+    text = built.materials[0]
+    enrolment, view = learning.player_view(session, trainee, text.lesson_id)
+    assert view is None and enrolment.course_id == built.id and enrolment.started_at is None
+    learning.start(session, trainee, built.id, now=T0)
+    row = learning.mark_read(session, trainee, built.id, text.id, now=T0)
+    row.state = {"note": "pending"}  # a change not flushed yet is part of what the trainee sees
+    session.add(row)
+    _enrolment, view = learning.player_view(session, trainee, text.lesson_id)
+    assert view is not None and view.materials[0].completed and view.materials[0].state == {"note": "pending"}
