@@ -25,6 +25,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match, get_route_path
+from starlette.types import Scope
 
 from app.core.db import get_database
 
@@ -136,8 +138,36 @@ def keep_writes(request: Request) -> None:
     request.state.keep_writes = True
 
 
+class Router(APIRouter):
+    """An APIRouter that turns a request away in one string comparison when no route of its own can
+    match the path (the static start of each route's path, up to its first parameter). FastAPI tries
+    the app's ~200 routes one after the other, with a few microseconds of bookkeeping each, so without
+    this a request for a route near the end paid for all of the others first. Answers exactly as
+    before: a path that starts with none of the prefixes matches no route of this router."""
+
+    _prefixes: tuple[str, ...] = ("",)
+    _prefixes_for = -1
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if self._prefixes_for != len(self.routes):
+            self._prefixes = self._static_prefixes()
+            self._prefixes_for = len(self.routes)
+        if not get_route_path(scope).startswith(self._prefixes):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+    def _static_prefixes(self) -> tuple[str, ...]:
+        prefixes = []
+        for route in self.routes:
+            path = getattr(route, "path", None)
+            if not isinstance(route, APIRoute) or not isinstance(path, str):
+                return ("",)  # something else (a mount, an included router): never prune
+            prefixes.append(path.split("{", 1)[0].rstrip("/") or "/")
+        return tuple(sorted(set(prefixes))) or ("",)
+
+
 def make_router(**kwargs: Any) -> APIRouter:
-    return APIRouter(route_class=TransactionalRoute, **kwargs)
+    return Router(route_class=TransactionalRoute, **kwargs)
 
 
 @dataclass(frozen=True)
