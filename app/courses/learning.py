@@ -53,6 +53,7 @@ from app.courses.models import (
 )
 from app.courses.schemas import EnrolmentIn, RuleIn
 from app.courses.service import latest_version
+from app.standards.models import Clause, Standard, StandardVersion
 
 # Forms a trainee completes by themselves; the others are completed by the layer that owns them
 # (media for videos, scenarios for visual assessments) through `complete_material`.
@@ -802,8 +803,8 @@ def lesson_done(view: LessonView) -> bool:
 
 
 def hours_awarded(session: Session, enrolment_id: int) -> Decimal | None:
-    entry = session.exec(select(HoursEntry).where(HoursEntry.enrolment_id == enrolment_id)).first()
-    return Decimal(entry.hours) if entry is not None else None
+    hours = session.execute(sa.select(_H.hours).where(_H.enrolment_id == enrolment_id)).scalar()
+    return Decimal(hours) if hours is not None else None
 
 
 @dataclass
@@ -817,13 +818,16 @@ class CitedClause:
     standard_id: int
 
 
+_CL, _SV, _ST = Clause.__table__.c, StandardVersion.__table__.c, Standard.__table__.c  # type: ignore[attr-defined]
+_CITED_CLAUSES = (sa.select(_CL.id, _CL.number, _CL.title, _CL.body, _SV.code, _ST.title, _ST.id)
+                  .join_from(Clause.__table__, StandardVersion.__table__, _SV.id == _CL.version_id)  # type: ignore[attr-defined]
+                  .join(Standard.__table__, _ST.id == _SV.standard_id)  # type: ignore[attr-defined]
+                  .where(_CL.id.in_(sa.bindparam("ids", expanding=True))))
+
+
 def cited_clauses(session: Session, clause_ids: Sequence[int]) -> list[CitedClause]:
     """The standard clauses a text material shows, in the order the author listed them."""
-    from app.standards.models import Clause, Standard, StandardVersion
-
     if not clause_ids:
         return []
-    rows = session.exec(select(Clause, StandardVersion, Standard).join(StandardVersion, col(StandardVersion.id) == Clause.version_id)
-                        .join(Standard, col(Standard.id) == StandardVersion.standard_id).where(col(Clause.id).in_(clause_ids))).all()
-    found = {c.id: CitedClause(c.id or 0, c.number, c.title, c.body, v.code, s.title, s.id or 0) for c, v, s in rows}
+    found = {row[0]: CitedClause(*row) for row in session.execute(_CITED_CLAUSES, {"ids": list(clause_ids)}).tuples()}
     return [found[i] for i in clause_ids if i in found]

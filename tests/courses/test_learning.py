@@ -258,3 +258,17 @@ def test_player_view_is_none_until_started_and_sees_unflushed_progress(session, 
     session.add(row)
     _enrolment, view = learning.player_view(session, trainee, text.lesson_id)
     assert view is not None and view.materials[0].completed and view.materials[0].state == {"note": "pending"}
+
+
+def test_cited_clauses_in_the_authors_order(session, instructor, admin, make_standard) -> None:  # type: ignore[no-untyped-def]
+    from app.standards import service as standards
+    from tests.standards.conftest import MEETING_TEXT, first_version
+
+    standard = make_standard(instructor, text=MEETING_TEXT, publish_by=admin)
+    version = first_version(standard)
+    clauses = {c.number: c for c in standards.clauses_of(session, version)}
+    wanted = [clauses["3.2"].id, clauses["3.1.1"].id, 999_999]  # an unknown id is left out
+    cited = learning.cited_clauses(session, wanted)
+    assert [c.id for c in cited] == wanted[:2] and cited[0].number == "3.2" and cited[0].body == clauses["3.2"].body
+    assert {(c.code, c.standard_title, c.standard_id) for c in cited} == {(version.code, standard.title, standard.id)}
+    assert learning.cited_clauses(session, []) == []
