@@ -25,6 +25,8 @@ row, and the close at the deadline): the route commits them although the respons
 
 from __future__ import annotations
 
+import functools
+import json
 import random
 import secrets
 from dataclasses import dataclass
@@ -256,17 +258,10 @@ _ANSWER = AttemptAnswer.__table__  # type: ignore[attr-defined]
 _EVENT = AttemptEvent.__table__  # type: ignore[attr-defined]
 
 # An attempt's question entries are frozen at start (a regrade only annotates finished attempts, which
-# take no saves): the save reads them once per process. Keyed by (id, seed) so that a reused row id (an
-# exam deleted with its attempts on SQLite) can never find another attempt's questions.
-_CONFIGS: ImmutableCache[dict[str, qt.QuestionConfig]] = ImmutableCache("attempt question configs", maxsize=4096)
-
-
-def _configs(session: Session, attempt_id: int, seed: int) -> dict[str, qt.QuestionConfig]:
-    def load() -> dict[str, qt.QuestionConfig]:
-        questions = session.execute(_QUESTIONS, {"attempt_id": attempt_id}).scalar_one()
-        return {entry["key"]: qt.parse_config(entry["config"]) for entry in questions}
-
-    return _CONFIGS.get(session, (attempt_id, seed), load)
+# take no saves): they are parsed once per process for the page, the API and every save (`presented`).
+# Keyed by (id, seed) so that a reused row id (an exam deleted with its attempts on SQLite) can never
+# find another attempt's questions.
+_PRESENTED: ImmutableCache[Presented] = ImmutableCache("attempt questions as presented", maxsize=4096)
 
 
 # The save's statements, built once: building a statement and its cache key costs more than running it.
@@ -319,7 +314,7 @@ def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: An
             close(session, attempt, "deadline", now)
         _insert_event(session, attempt_id, "late_save", client, now, key=key, seq=seq)
         raise AttemptClosed(_("Time is up or the exam was submitted: this answer was not saved."))
-    config = _configs(session, attempt_id, row.seed).get(key)
+    config = presented(session, attempt_id, row.seed).configs.get(key)
     if config is None:
         raise NotFound()
     response = _canonical(config, raw)
@@ -358,7 +353,7 @@ def close(session: Session, attempt: Attempt, reason: str, now: datetime) -> Att
     attempt.submitted_at = now
     session.add(attempt)
     session.flush()
-    grading.grade_attempt(session, attempt, now)
+    grading.grade_attempt(session, attempt, now, configs=presented(session, attempt.id or 0, attempt.seed, attempt.questions).configs)
     return attempt
 
 
@@ -409,7 +404,7 @@ def sweep(session: Session, *, now: datetime | None = None, batch: int = SWEEP_B
 # What the trainee's page and the API show
 
 
-@dataclass
+@dataclass(frozen=True)
 class ShownQuestion:
     key: str
     type: str
@@ -419,16 +414,41 @@ class ShownQuestion:
     number: int
 
 
+@dataclass(frozen=True)
+class Presented:
+    """An attempt's questions as the trainee sees them, shared between requests: read it, never change it."""
+
+    shown: tuple[ShownQuestion, ...]
+    configs: dict[str, qt.QuestionConfig]  # by question key, as presented (the key follows the shuffle)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_presented(config_json: str) -> qt.QuestionConfig:
+    """Parsing sanitizes every text of a question: the same presented config (a question shuffled the
+    same way for another trainee, the same paper for a whole class) is parsed once. A pure function of
+    its input; the result is shared, read only."""
+    return qt.parse_config(json.loads(config_json))
+
+
+def presented(session: Session, attempt_id: int, seed: int, questions: list[dict[str, Any]] | None = None) -> Presented:
+    """The attempt's questions parsed once per process (the save reads only their configs)."""
+
+    def load() -> Presented:
+        entries = questions if questions is not None else session.execute(_QUESTIONS, {"attempt_id": attempt_id}).scalar_one()
+        version_ids = [e["version_id"] for e in entries]
+        stems = dict(session.execute(sa.select(col(QuestionVersion.id), col(QuestionVersion.stem))
+                                     .where(col(QuestionVersion.id).in_(version_ids))).tuples().all()) if version_ids else {}
+        configs = {e["key"]: _parse_presented(json.dumps(e["config"], sort_keys=True)) for e in entries}
+        shown = tuple(ShownQuestion(key=e["key"], type=e["type"], stem=stems.get(e["version_id"], ""), points=Decimal(e["points"]),
+                                    view=qt.student_view(configs[e["key"]]), number=number)
+                      for number, e in enumerate(entries, start=1))
+        return Presented(shown, configs)
+
+    return _PRESENTED.get(session, (attempt_id, seed), load)
+
+
 def shown_questions(session: Session, attempt: Attempt) -> list[ShownQuestion]:
-    versions = {v.id: v for v in session.exec(select(QuestionVersion).where(
-        col(QuestionVersion.id).in_([e["version_id"] for e in attempt.questions]))).all()} if attempt.questions else {}
-    shown = []
-    for number, entry in enumerate(attempt.questions, start=1):
-        version = versions.get(entry["version_id"])
-        config = qt.parse_config(entry["config"])
-        shown.append(ShownQuestion(key=entry["key"], type=entry["type"], stem=version.stem if version else "",
-                                   points=Decimal(entry["points"]), view=qt.student_view(config), number=number))
-    return shown
+    return list(presented(session, attempt.id or 0, attempt.seed, attempt.questions).shown)
 
 
 def remaining_seconds(attempt: Attempt, now: datetime | None = None) -> int | None:

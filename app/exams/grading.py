@@ -63,31 +63,38 @@ def _answers(session: Session, attempt_id: int) -> dict[str, AttemptAnswer]:
                                                     .execution_options(populate_existing=True)).all()}
 
 
-def grade_attempt(session: Session, attempt: Attempt, now: datetime) -> Attempt:
-    """Grade a closed attempt with what was saved; update the notebook for what was graded."""
+def grade_attempt(session: Session, attempt: Attempt, now: datetime, *, configs: dict[str, qt.QuestionConfig] | None = None) -> Attempt:
+    """Grade a closed attempt with what was saved; update the notebook for what was graded. `configs`: the
+    attempt's presented configs by key when the caller has them parsed already."""
     answers = _answers(session, attempt.id or 0)
     for_notebook = []
+    graded_rows = []
     for entry in attempt.questions:
         answer = answers.get(entry["key"])
         if answer is None:
             answer = AttemptAnswer(attempt_id=attempt.id or 0, question_key=entry["key"], response=None, seq=0, saved_at=now)
-        graded = qt.grade(qt.parse_config(entry["config"]), answer.response, float(entry["points"]))
+        config = configs[entry["key"]] if configs is not None else qt.parse_config(entry["config"])
+        graded = qt.grade(config, answer.response, float(entry["points"]))
         answer.needs_manual = graded.needs_manual
         answer.score = None if graded.needs_manual else q2(graded.points)
         answer.correct = None if graded.needs_manual else graded.correct
         session.add(answer)
+        graded_rows.append(answer)
         if not graded.needs_manual:
             for_notebook.append(notebook.Graded(int(entry["question_id"]), graded.correct, answer.response))
     session.flush()
     notebook.record_many(session, attempt.user_id, for_notebook, now)
-    return recompute(session, attempt, now)
+    return recompute(session, attempt, now, rows=graded_rows)
 
 
-def recompute(session: Session, attempt: Attempt, now: datetime, *, regraded: bool = False) -> Attempt:
-    """Score, needs_grading and passed from the answer rows; publish the result once it is decided or turned."""
+def recompute(session: Session, attempt: Attempt, now: datetime, *, regraded: bool = False,
+              rows: list[AttemptAnswer] | None = None) -> Attempt:
+    """Score, needs_grading and passed from the answer rows (all of them, when the caller passes them);
+    publish the result once it is decided or turned."""
     exam = session.get(Exam, attempt.exam_id)
     assert exam is not None
-    rows = list(_answers(session, attempt.id or 0).values())
+    if rows is None:
+        rows = list(_answers(session, attempt.id or 0).values())
     before = attempt.passed
     attempt.score = sum((a.score or Decimal(0) for a in rows), Decimal(0))
     attempt.max_score = sum((Decimal(e["points"]) for e in attempt.questions), Decimal(0))

@@ -40,15 +40,19 @@ class Graded:
     response: Any
 
 
+_TABLE = NotebookEntry.__table__  # type: ignore[attr-defined]
+# Built once per dialect: executed with one parameter set per question (a multi-row VALUES would be
+# compiled again for every number of rows).
+_INSERT_MISSING = {name: dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["user_id", "question_id"])
+                   for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
 def _insert_missing(session: Session, user_id: int, question_ids: list[int], now: datetime) -> None:
-    """(user, question) rows for these questions, created where missing in one statement; safe when two
-    attempts of one trainee finish at once."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = NotebookEntry.__table__  # type: ignore[attr-defined]
-    session.execute(insert(table).values([dict(user_id=user_id, question_id=qid, wrong_count=0, right_streak=0, first_wrong_at=now,
-                                               last_seen_at=now, cleared_at=now) for qid in sorted(set(question_ids))])
-                    .on_conflict_do_nothing(index_elements=["user_id", "question_id"]))
+    """(user, question) rows for these questions where missing; safe when two attempts of one trainee
+    finish at once."""
+    session.execute(_INSERT_MISSING[session.get_bind().dialect.name],
+                    [{"user_id": user_id, "question_id": qid, "wrong_count": 0, "right_streak": 0, "first_wrong_at": now,
+                      "last_seen_at": now, "cleared_at": now} for qid in sorted(set(question_ids))])
 
 
 def record_many(session: Session, user_id: int, graded: list[Graded], now: datetime) -> dict[int, NotebookEntry]:
