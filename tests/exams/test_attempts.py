@@ -122,6 +122,45 @@ def test_sequence_numbers(session, trainee, exam_setup) -> None:
     assert kinds == ["start", "save", "save", "replay", "stale_save", "stale_save", "save"]
 
 
+def test_a_save_is_three_statements_and_always_logged(session, trainee, exam_setup) -> None:
+    """The hot path: the attempt's state with the stored answer, the answer, the log row. The attempt's
+    questions are read once per process (and again after the cache is emptied: another process)."""
+    import sqlalchemy as sa
+
+    from app.core.cache import clear_all
+
+    exam, qs = exam_setup
+    attempt = attempts.start_attempt(session, trainee, exam.id, now=T0).attempt
+    key = _key(attempt, qs[2])
+    statements: list[str] = []
+    connection = session.connection()
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0].upper())
+
+    sa.event.listen(connection, "before_cursor_execute", seen)
+    try:
+        clear_all()
+        attempts.save_answer(session, trainee, attempt.id, key, True, 1, now=T0 + timedelta(seconds=5))
+        cold = list(statements)
+        for seq in (2, 3):
+            statements.clear()
+            attempts.save_answer(session, trainee, attempt.id, key, seq == 2, seq, now=T0 + timedelta(seconds=5 + seq))
+            assert statements == ["SELECT", "UPDATE", "INSERT"]  # last_seen_at: not on every save
+        statements.clear()
+        attempts.save_answer(session, trainee, attempt.id, key, True, 4, now=T0 + timedelta(minutes=5))
+        assert statements == ["SELECT", "UPDATE", "UPDATE", "INSERT"]  # a minute later it is refreshed
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", seen)
+    assert cold.count("SELECT") == 3 and cold[-2:] == ["INSERT", "INSERT"]  # + questions and stems, once
+    session.refresh(attempt)
+    assert attempt.last_seen_at == T0 + timedelta(minutes=5)
+    saves = session.exec(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id, AttemptEvent.kind == "save")
+                         .order_by(AttemptEvent.id)).all()
+    assert [(e.question_key, e.seq) for e in saves] == [(key, 1), (key, 2), (key, 3), (key, 4)]
+    assert attempts.answers_of(session, attempt.id)[key].response is True
+
+
 def test_bad_shapes_and_unknown_questions(session, trainee, exam_setup, user_factory) -> None:
     exam, qs = exam_setup
     attempt = attempts.start_attempt(session, trainee, exam.id, now=T0).attempt

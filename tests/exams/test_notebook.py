@@ -72,3 +72,27 @@ def test_answering_from_the_notebook_page(session, author, trainee) -> None:
     assert first.correct and not first.cleared and first.explanation
     second = notebook.answer_from_notebook(session, trainee.id, entry.id, True, now=T0)
     assert second.cleared and notebook.open_count(session, trainee.id) == 0
+
+
+def test_a_batch_is_recorded_as_the_same_answers_one_by_one(session, author, trainee, user_factory) -> None:
+    """Grading records an attempt's answers in one batch: same entries as recording them in order."""
+    bank = make_bank(session, author)
+    qs = [make_question(session, bank, TF, stem=f"批量{i}") for i in range(4)]
+    other = user_factory(Role.trainee, username="nb_one_by_one")
+    history = [(qs[0].id, False), (qs[1].id, False), (qs[1].id, True), (qs[2].id, True), (qs[3].id, False)]
+    for qid, correct in history[:2]:  # already in the notebook for both before the batch
+        notebook.record(session, trainee.id, qid, correct, correct, T0)
+        notebook.record(session, other.id, qid, correct, correct, T0)
+    batch = [(qs[0].id, True), (qs[0].id, True), (qs[1].id, True), (qs[2].id, True), (qs[3].id, False), (qs[3].id, True)]
+    at = T0 + timedelta(minutes=1)
+    changed = notebook.record_many(session, trainee.id, [notebook.Graded(qid, c, c) for qid, c in batch], at)
+    for qid, correct in batch:
+        notebook.record(session, other.id, qid, correct, correct, at)
+
+    def state(user_id: int) -> list[tuple[object, ...]]:
+        return sorted((i.entry.question_id, i.entry.wrong_count, i.entry.right_streak, i.entry.cleared_at, i.entry.last_response)
+                      for i in notebook.entries(session, user_id, include_cleared=True))
+
+    assert state(trainee.id) == state(other.id)
+    assert set(changed) == {qs[0].id, qs[1].id, qs[3].id}  # qs[2]: right and never wrong, nothing to record
+    assert changed[qs[0].id].cleared_at == at and changed[qs[3].id].right_streak == 1
