@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import event
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match, get_route_path
@@ -31,6 +32,21 @@ from starlette.types import Scope
 from app.core.db import get_database
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+# Whether a session has a database transaction open (a connection checked out): set when one begins,
+# cleared when it ends. Sessions that never reached the database close without a thread hop.
+_HOLDS_CONNECTION = "shixun_holds_connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _began(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info[_HOLDS_CONNECTION] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost one: the connection goes back
+        session.info.pop(_HOLDS_CONNECTION, None)
 
 
 _current_request: ContextVar[Request | None] = ContextVar("shixun_request_with_db", default=None)
@@ -124,8 +140,10 @@ async def _close(request: Request, commit: bool) -> None:
     session: Session | None = getattr(request.state, "db", None)
     if session is None:
         return
-    if getattr(request.state, "db_done", False) and not session.in_transaction():
-        session.close()  # already committed or rolled back in the endpoint's thread: no I/O left
+    if not session.info.get(_HOLDS_CONNECTION):
+        # Already committed or rolled back in the endpoint's thread, or never touched the database (an
+        # async endpoint whose caller came from the principal cache): no I/O left, no thread needed.
+        session.close()
         request.state.db = None
         return
     # An async endpoint, a dependency that failed before the endpoint ran, or lazy loads while
