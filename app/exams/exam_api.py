@@ -10,7 +10,9 @@ from fastapi import Query, Request, Response
 from app.accounts.access import CurrentPrincipal, CurrentUser, Principal, allow, signed_in
 from app.accounts.models import Role
 from app.accounts.views import client_ip
+from app.core.db import get_database
 from app.core.errors import ValidationFailed
+from app.core.group_commit import committer_for
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.routing import DbSession, make_router
@@ -93,14 +95,19 @@ def attempt_status(db: DbSession, user: CurrentUser, attempt_id: int) -> Attempt
 
 @router.put("/attempts/{attempt_id}/answers/{question_id}", name="exams:api_save", response_model=SavedOut,
             dependencies=[signed_in()])
-def save(request: Request, db: DbSession, principal: CurrentPrincipal, attempt_id: int, question_id: str,
-         body: AnswerIn) -> SavedOut:
-    """Acknowledged once committed. 409 after the deadline or the submit, and for a stale `seq`; 422 for a bad shape."""
+async def save(request: Request, principal: CurrentPrincipal, attempt_id: int, question_id: str, body: AnswerIn) -> SavedOut:
+    """Acknowledged once committed. 409 after the deadline or the submit, and for a stale `seq`; 422 for a bad shape.
+
+    The save runs in the process's group commit (core/group_commit): the saves that arrive together share
+    one transaction and one flush to disk, and each is answered only after that commit. Async: the
+    caller usually comes from the principal cache, so the request itself needs no thread."""
     if len(question_id) > 40:
         raise ValidationFailed(_("No such question."))
-    answer = attempts.save_answer(db, principal.user, attempt_id, question_id, body.response, body.seq,
-                                  client=client_of(request, principal))
-    return SavedOut(saved_at=answer.saved_at, seq=answer.seq)
+    user, client, response, seq = principal.user, client_of(request, principal), body.response, body.seq
+    database = getattr(request.app.state, "database", None) or get_database()
+    saved = await committer_for(database).run(
+        lambda session: attempts.save_answer(session, user, attempt_id, question_id, response, seq, client=client))
+    return SavedOut(saved_at=saved.saved_at, seq=saved.seq)
 
 
 @router.post("/attempts/{attempt_id}/submit", name="exams:api_submit", response_model=ResultOut, dependencies=[signed_in()])
