@@ -15,16 +15,19 @@ a ramp to the highest save rate that keeps p99 <= 200 ms without errors. Prints 
    seconds (+-20 % jitter, first save at a random offset), with seq = its own counter for that question + 1
    and a response of the question's shape. One keep-alive HTTP/1.1 connection per trainee.
 4. Ramp: the same with shorter intervals, one round each, until a round has p99 > 200 ms or errors (when
-   the steady state itself misses that: longer intervals, --ramp-down, until one holds). A trainee waits for its save's answer before the next one (as the attempt page does), so at short
-   intervals the load becomes "--trainees saves in flight" and the achieved rate falls below the offered.
+   the steady state itself misses that: longer intervals, --ramp-down, until one holds; then "capacity"
+   rounds at the --ramp intervals until the achieved rate falls below 90 % of the offered one or errors
+   appear, for the highest rate served whatever the latency). A trainee waits for its save's answer
+   before the next one (as the attempt page does), so at short intervals the load becomes "--trainees
+   saves in flight" and the achieved rate falls below the offered.
 5. Submit burst: every trainee submits within --burst seconds.
 6. Lost answers: for every (attempt, question) the last save acknowledged with 200 must come back from
    GET /api/v1/attempts/{id} with that response and seq. Must be 0.
 
 The load generator is one asyncio process (uvloop, plain HTTP/1.1 on asyncio streams with the request
-heads built from bytes: about a fifth of the CPU per request that httpx took) on the same machine: it shares
-the cores with the server and the database, its own CPU is printed per round ("bench CPU"), and its
-latencies include its own scheduling delays.
+heads built from bytes: about a fifth of the CPU per request that httpx took) on the same machine: it
+shares the cores with the server and the database, its own CPU is printed per round ("bench CPU"), and
+its latencies include its own scheduling delays.
 """
 
 from __future__ import annotations
@@ -412,6 +415,14 @@ async def bench(args: argparse.Namespace, data: dict[str, Any], base: str, serve
             print(rounds[-1].line(len(trainees)), flush=True)
             if rounds[-1].sustained != rounds[0].sustained:
                 break
+        if not rounds[0].sustained:
+            # The throughput ceiling whatever the latency: up until the server no longer keeps up.
+            for interval in args.ramp:
+                rounds.append(await run_round(f"capacity {args.ramp_seconds:.0f} s", trainees, interval, args.ramp_seconds,
+                                              server_pid, rng))
+                print(rounds[-1].line(len(trainees)), flush=True)
+                if rounds[-1].stats.errors or rounds[-1].rate < 0.9 * len(trainees) / interval:
+                    break
         print("(CPU: % of one core over the round; server = the uvicorn process tree"
               + (", the PostgreSQL server's own CPU is not included" if args.db == "postgres" else "") + ")")
         print()
@@ -435,6 +446,9 @@ async def bench(args: argparse.Namespace, data: dict[str, Any], base: str, serve
         print(f"save latency at {len(trainees)} trainees every {args.interval:g} s: p50 {pct(steady.stats.latencies, 50) * 1000:.1f} ms, "
               f"p99 {steady.p99 * 1000:.1f} ms (target p99 <= {P99_TARGET * 1000:.0f} ms: {'met' if steady.sustained else 'NOT met'})")
         print(f"save errors over all rounds: {errors_text(all_errors)}; submit burst errors: {errors_text(burst.errors)}")
+        served = max(rounds, key=lambda r: r.rate)
+        print(f"highest rate served (any latency): {served.rate:.0f} saves/s ({served.name}, interval {served.interval:g} s, "
+              f"p50 {pct(served.stats.latencies, 50) * 1000:.0f} ms, p99 {served.p99 * 1000:.0f} ms, errors {errors_text(served.stats.errors)})")
         if best is None:
             print("maximum sustainable rate: none of the rounds had p99 <= 200 ms without errors")
         else:
