@@ -38,9 +38,24 @@ class PasswordChangeRequired(DomainError):
 
 @dataclass
 class Principal:
+    """The caller. `auth_session` (None for a bearer token) is attached to the request's session only
+    when a view asks for it; `session_id` needs no attaching."""
+
     user: User
-    auth_session: AuthSession | None  # None when the caller used a bearer token
+    _auth_session: AuthSession | None  # the remembered row, detached
     via: str  # "session" or "token"
+    _db: Session | None = None
+    _attached: AuthSession | None = None
+
+    @property
+    def session_id(self) -> int | None:
+        return self._auth_session.id if self._auth_session is not None else None
+
+    @property
+    def auth_session(self) -> AuthSession | None:
+        if self._attached is None and self._auth_session is not None:
+            self._attached = self._db.merge(self._auth_session, load=False) if self._db is not None else self._auth_session
+        return self._attached
 
 
 def bearer_token(request: Request) -> str | None:
@@ -93,8 +108,7 @@ def _lookup(request: Request, database: Database, now: datetime) -> tuple[User, 
 
 def _attach(db: Session, snapshot: principal_cache.Snapshot, via: str) -> Principal:
     """This request's own copies of the remembered rows, attached to its session without a query."""
-    auth = db.merge(snapshot.auth_session, load=False) if snapshot.auth_session is not None else None
-    return Principal(user=db.merge(snapshot.user, load=False), auth_session=auth, via=via)
+    return Principal(db.merge(snapshot.user, load=False), snapshot.auth_session, via, db)
 
 
 def _usable(snapshot: principal_cache.Snapshot, now: datetime) -> bool:

@@ -127,7 +127,7 @@ def password_submit(
         if new_password != confirm_password:
             raise ValidationFailed(_("The two new passwords do not match."))
         service.change_own_password(db, user, current_password, new_password,
-                                    keep_session_id=principal.auth_session.id if principal.auth_session else None)
+                                    keep_session_id=principal.session_id)
     except ValidationFailed as exc:
         return render(request, "accounts/password.html", {"forced": user.must_change_password, "error": exc.translated_detail()},
                       status_code=422)
@@ -152,14 +152,14 @@ def set_locale(
 @router.get("/account/sessions", name="accounts:sessions", dependencies=[signed_in()])
 def sessions_page(request: Request, db: DbSession, principal: CurrentPrincipal) -> Response:
     sessions = signin.list_user_sessions(db, principal.user, now=utcnow())
-    current_id = principal.auth_session.id if principal.auth_session else None
+    current_id = principal.session_id
     return render(request, "accounts/sessions.html", {"sessions": sessions, "current_id": current_id})
 
 
 @router.post("/account/sessions/revoke-others", name="accounts:sessions_revoke_others", dependencies=[signed_in()])
 def revoke_other_sessions(request: Request, db: DbSession, principal: CurrentPrincipal) -> Response:
     count = service.revoke_user_sessions(db, principal.user, reason="signed_out_elsewhere",
-                                         except_id=principal.auth_session.id if principal.auth_session else None)
+                                         except_id=principal.session_id)
     flash(request, _("Signed out %(n)s other sessions.", n=count))
     return redirect(request, "/account/sessions")
 

@@ -34,7 +34,10 @@ templates = Jinja2Blocks(env=env)
 # dozens). Same result: the translation, marked safe (every template autoescapes), then always
 # %-formatted with the escaped variables, as newstyle gettext does.
 def _template_gettext(message: str, /, **variables: Any) -> Markup:
-    return Markup(i18n.get_translations(i18n.get_locale()).gettext(message)) % variables  # noqa: S704 (our own catalogue)
+    text = i18n.get_translations(i18n.get_locale()).gettext(message)
+    if not variables and "%" not in text:
+        return Markup(text)  # noqa: S704 (our own catalogue)  formatting would change nothing
+    return Markup(text) % variables  # noqa: S704
 
 
 def _template_ngettext(singular: str, plural: str, n: int, /, **variables: Any) -> Markup:
