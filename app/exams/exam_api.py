@@ -24,7 +24,7 @@ router = make_router(prefix="/api/v1", tags=["exams"])
 
 
 def client_of(request: Request, principal: Principal) -> attempts.Client:
-    return attempts.Client(session_id=principal.auth_session.id if principal.auth_session else None, ip=client_ip(request))
+    return attempts.Client(session_id=principal.session_id, ip=client_ip(request))
 
 
 def _options(items: list[dict[str, Any]] | None) -> list[OptionOut]:
