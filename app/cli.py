@@ -120,7 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                   preexec_fn=_die_with_parent)  # noqa: PLW1509
     try:
         uvicorn.run(
-            "app.main:create_app",
+            "app.main:create_served_app",
             factory=True,
             host=args.host or settings.host,
             port=args.port or settings.port,
