@@ -109,10 +109,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     # At least as many connections as the thread pool has threads (anyio's default is 40), so that
-    # requests wait on the database, never on the pool.
+    # requests wait on the database, never on the pool. A connection beyond pool_size is closed when it
+    # is given back: SQLite keeps all 40 (a file handle each; opening one runs the PRAGMAs again), while
+    # PostgreSQL keeps 20 per process (each is a server process) and opens the rest on demand.
     if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 30)
+        sqlite = url.startswith("sqlite")
+        kwargs.setdefault("pool_size", 40 if sqlite else 20)
+        kwargs.setdefault("max_overflow", 10 if sqlite else 30)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         engine = sa.create_engine(url, **kwargs)
