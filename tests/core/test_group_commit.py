@@ -120,7 +120,10 @@ def test_error_messages_speak_the_callers_language(notes) -> None:  # type: igno
 
 def test_run_awaits_the_commit(notes) -> None:  # type: ignore[no-untyped-def]
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     database, committer = notes
-    assert asyncio.run(committer.run(_insert("async"))) == "async"
+    # An event loop of its own, on a thread of its own (another test's loop may be running on this one).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, committer.run(_insert("async"))).result(10) == "async"
     assert _bodies(database) == ["async"]
