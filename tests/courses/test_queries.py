@@ -3,36 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.courses import learning, service
 from app.courses.models import Course
-from tests.helpers import login
+from tests.helpers import counting, login
 
 # Budgets: sign-in resolution (at most 1), the page's own reads, the session touch at most once a minute
 # (0 here). Home: the courses with their progress, the hours with the unit path, and the missing
 # prerequisites when a course is not started. Lesson: the enrolment with its progress records.
 HOME_BUDGET = 4
 LESSON_BUDGET = 2
-
-
-@contextmanager
-def counting(engine: sa.Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
-            statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def _enrol_in(session: Session, admin, trainee, build_course, titles: list[str], *, start: bool) -> list[Course]:  # type: ignore[no-untyped-def]
