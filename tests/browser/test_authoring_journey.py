@@ -187,6 +187,7 @@ def test_instructor_authors_reorders_previews_and_publishes_a_course(
     snap(shot, page, "dragged")
 
     # Keyboard: focus the text's 下移 button and press Enter; the focus stays on the pair of buttons.
+    page.bring_to_front()  # keyboard focus belongs to the front page; another test's page may be in front
     page.locator(f"#down-material-{text_id}").focus()
     page.keyboard.press("Enter")
     expect_order(page, f"#lesson-{dispatch} li.au-material", [book_id, text_id])
