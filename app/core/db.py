@@ -10,16 +10,19 @@ run in parallel with a writer. PostgreSQL ignores all of this.
 Writers of one process queue in the process before BEGIN IMMEDIATE (a lock per engine, held until
 COMMIT or ROLLBACK has run): SQLite's own busy handler makes a waiting writer sleep in growing steps
 (up to 100 ms at a time) and retry, so under many concurrent writers the wait, not the work, set the
-latency, and unlucky writers ran out of busy timeout. Writers in other processes (a separate worker)
-still meet on SQLite's lock and its busy timeout.
+latency, and unlucky writers ran out of busy timeout. Writers of different processes (several web
+processes, the worker, the CLI) then queue on an OS lock on a file beside the database (`flock`,
+`<database>.writer-lock`) for the same reason; the kernel drops it when a process dies.
 
 Only three places create sessions: the request (get_db), the worker (one per job) and the CLI.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,13 +38,69 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 _GATE = "shixun_write_gate"
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers of different processes meet on SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
+
+
+class ProcessWriteLock:
+    """The writers' lock between processes: an exclusive `flock` on `path`, taken by the one writer of
+    this process that holds the in-process gate. A waiter polls in short steps (0.1 to 1 ms) until its
+    timeout, so a freed lock is taken within a millisecond, where SQLite's busy handler sleeps up to
+    100 ms at a time. The file is opened once per process (a forked child opens its own: flock locks
+    belong to the open file, which a fork would share)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path if fcntl is not None else None
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            assert self.path is not None
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self, timeout: float) -> bool:
+        if self.path is None:
+            return True
+        fd = self._file()
+        deadline = time.monotonic() + timeout
+        delay = 0.0001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.001)
+
+    def release(self) -> None:
+        if self.path is not None and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _lock_path(engine: Engine) -> str | None:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:") or engine.url.query.get("mode") == "memory":
+        return None
+    return os.path.abspath(database) + ".writer-lock"
+
 
 def _configure_sqlite(engine: Engine) -> None:
     gate = threading.Lock()  # one writer of this process at a time; the others queue here
+    between_processes = ProcessWriteLock(_lock_path(engine))
 
     def release(info: dict[str, Any]) -> None:
         if info.pop(_GATE, False):
-            gate.release()
+            try:
+                between_processes.release()
+            finally:
+                gate.release()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -59,7 +118,11 @@ def _configure_sqlite(engine: Engine) -> None:
         if mode != "IMMEDIATE":
             conn.exec_driver_sql(f"BEGIN {mode}")
             return
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         if not gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+        if not between_processes.acquire(max(0.0, deadline - time.monotonic())):
+            gate.release()
             raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
         conn.info[_GATE] = True
         try:

@@ -109,3 +109,65 @@ def test_a_waiting_writer_queues_in_the_process_not_on_sqlites_lock(sqlite_db: D
 def _bump_once(database: Database) -> None:
     with database.transaction() as s:
         s.execute(sa.text("UPDATE counter SET n = n + 1 WHERE id = 1"))
+
+
+_OTHER_PROCESS_WRITER = """
+import sys, time
+import sqlalchemy as sa
+from app.core.db import Database, create_db_engine
+engine = create_db_engine("sqlite:///" + sys.argv[1])
+database = Database(engine)
+for _ in range(int(sys.argv[2])):
+    with database.transaction() as s:
+        n = s.execute(sa.text("SELECT n FROM counter WHERE id = 1")).scalar_one()
+        time.sleep(0.0005)
+        s.execute(sa.text("UPDATE counter SET n = :n WHERE id = 1"), {"n": n + 1})
+"""
+
+
+def test_writers_of_several_processes_queue_on_the_lock_file(sqlite_db: Database, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "gate.db"
+    procs = [subprocess.Popen([sys.executable, "-c", _OTHER_PROCESS_WRITER, str(path), "150"]) for _ in range(3)]
+
+    def bump(_: int) -> None:
+        with sqlite_db.transaction() as s:
+            n = s.execute(sa.text("SELECT n FROM counter WHERE id = 1")).scalar_one()
+            s.execute(sa.text("UPDATE counter SET n = :n WHERE id = 1"), {"n": n + 1})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(bump, range(150)))
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    assert _count(sqlite_db) == 600
+    assert (tmp_path / "gate.db.writer-lock").exists()
+
+
+def test_a_writer_waits_for_another_process_and_gives_up_after_the_busy_timeout(sqlite_db: Database, tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+    import os
+
+    from app.core import db as db_module
+
+    holder = os.open(tmp_path / "gate.db.writer-lock", os.O_RDWR | os.O_CREAT)  # another open file: another "process"
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        threading.Timer(0.3, fcntl.flock, (holder, fcntl.LOCK_UN)).start()
+        started = time.monotonic()
+        with sqlite_db.transaction() as s:
+            s.execute(sa.text("UPDATE counter SET n = n + 1 WHERE id = 1"))
+        assert 0.25 <= time.monotonic() - started < 5
+        assert _count(sqlite_db) == 1
+
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 200)
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"), sqlite_db.transaction() as s:
+            s.execute(sa.text("UPDATE counter SET n = n + 1 WHERE id = 1"))
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        with sqlite_db.transaction() as s:  # the failed attempt left neither lock held
+            s.execute(sa.text("UPDATE counter SET n = n + 1 WHERE id = 1"))
+        assert _count(sqlite_db) == 2
+    finally:
+        os.close(holder)
