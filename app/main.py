@@ -17,6 +17,7 @@ from app.core.config import Settings, get_settings
 from app.core.csrf import verify_csrf
 from app.core.db import Database, get_database
 from app.core.errors import install_error_handlers
+from app.core.lean import LeanRoutesMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.courses import api as courses_api
@@ -42,7 +43,8 @@ Shixun (实训) JSON API. Authenticate with `POST /api/v1/auth/token` and send
 """
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, database: Database | None = None, *, lean_routes: bool = True) -> FastAPI:
+    """`lean_routes=False` serves the hot endpoints through their declared FastAPI routes (tests compare)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     app = FastAPI(
@@ -58,6 +60,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or get_database()
     app.state.resolve_user = user_for_error_page
     install_error_handlers(app)
+    # Inside the request context (added first = nearer the routes): the exam autosave, answered without
+    # FastAPI's routing and dependency solving (core/lean).
+    app.add_middleware(LeanRoutesMiddleware, routes=[exams_exam_api.SAVE_LEAN] if lean_routes else [])
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api, accounts_import_api,

@@ -106,8 +106,10 @@ def _lookup(request: Request, database: Database, now: datetime) -> tuple[User, 
     return user, auth, not_after
 
 
-def _attach(db: Session, snapshot: principal_cache.Snapshot, via: str) -> Principal:
+def _attach(db: Session | None, snapshot: principal_cache.Snapshot, via: str) -> Principal:
     """This request's own copies of the remembered rows, attached to its session without a query."""
+    if db is None:
+        return Principal(snapshot.user, snapshot.auth_session, via, None)
     return Principal(db.merge(snapshot.user, load=False), snapshot.auth_session, via, db)
 
 
@@ -118,9 +120,10 @@ def _usable(snapshot: principal_cache.Snapshot, now: datetime) -> bool:
     return auth is None or (signin.session_is_live(auth, now) and not signin.needs_touch(auth, now))
 
 
-async def resolve_principal(request: Request, db: Session) -> Principal | None:
+async def resolve_principal(request: Request, db: Session | None) -> Principal | None:
     """Who is calling: from this process's principal cache when it can (no query, no thread), else
-    from the database on a worker thread."""
+    from the database on a worker thread. Without `db` the principal holds the remembered rows
+    themselves, detached and shared: for a lean route that only reads ids from them."""
     if hasattr(request.state, "principal"):
         return request.state.principal  # type: ignore[no-any-return]
     principal: Principal | None = None
@@ -187,7 +190,14 @@ class AccessRule:
         # On the event loop: a remembered caller costs no query and no thread. Otherwise the lookup runs
         # on a worker thread in a read transaction of its own (no SQLite write lock, even for a POST),
         # so that no connection or lock is held while the request waits for the endpoint's thread.
-        principal = await resolve_principal(request, db)
+        return self._admit(await resolve_principal(request, db))
+
+    async def detached(self, request: Request) -> Principal | None:
+        """The same check for a lean route (core/lean), with no request session: the principal's user is
+        the remembered row itself, detached and shared between requests, to read ids from, never to change."""
+        return self._admit(await resolve_principal(request, None))
+
+    def _admit(self, principal: Principal | None) -> Principal | None:
         if self.kind == "public":
             return principal
         if principal is None:

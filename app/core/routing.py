@@ -128,15 +128,16 @@ class TransactionalRoute(APIRoute):
                 response = await handler(request)
             except BaseException as exc:
                 # Some errors are themselves records to keep (a failed sign-in counts toward the lock).
-                await _close(request, bool(getattr(exc, "keep_writes", False)))
+                await close_request_session(request, bool(getattr(exc, "keep_writes", False)))
                 raise
-            await _close(request, response.status_code < 400 or bool(getattr(request.state, "keep_writes", False)))
+            await close_request_session(request, response.status_code < 400 or bool(getattr(request.state, "keep_writes", False)))
             return response
 
         return route_handler
 
 
-async def _close(request: Request, commit: bool) -> None:
+async def close_request_session(request: Request, commit: bool) -> None:
+    """Finish the request's session (get_db's), if it made one: commit or roll back, then close."""
     session: Session | None = getattr(request.state, "db", None)
     if session is None:
         return

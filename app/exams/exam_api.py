@@ -6,14 +6,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from app.accounts.access import CurrentPrincipal, CurrentUser, Principal, allow, signed_in
+from app.accounts.access import AccessRule, CurrentPrincipal, CurrentUser, Principal, allow, signed_in
 from app.accounts.models import Role
 from app.accounts.views import client_ip
+from app.core.csrf import verify_csrf
 from app.core.db import get_database
 from app.core.errors import ValidationFailed
 from app.core.group_commit import committer_for
 from app.core.i18n import gettext as _
+from app.core.lean import LeanRoute, read_model
 from app.core.models import utcnow
 from app.core.routing import DbSession, make_router
 from app.exams import attempts, exams, grading
@@ -100,7 +103,13 @@ async def save(request: Request, principal: CurrentPrincipal, attempt_id: int, q
 
     The save runs in the process's group commit (core/group_commit): the saves that arrive together share
     one transaction and one flush to disk, and each is answered only after that commit. Async: the
-    caller usually comes from the principal cache, so the request itself needs no thread."""
+    caller usually comes from the principal cache, so the request itself needs no thread.
+    The app serves this path through `SAVE_LEAN` (below); this declaration documents it and is the
+    reference the lean route is tested against."""
+    return await _save(request, principal, attempt_id, question_id, body)
+
+
+async def _save(request: Request, principal: Principal, attempt_id: int, question_id: str, body: AnswerIn) -> SavedOut:
     if len(question_id) > 40:
         raise ValidationFailed(_("No such question."))
     user, client, response, seq = principal.user, client_of(request, principal), body.response, body.seq
@@ -108,6 +117,23 @@ async def save(request: Request, principal: CurrentPrincipal, attempt_id: int, q
     saved = await committer_for(database).run(
         lambda session: attempts.save_answer(session, user, attempt_id, question_id, response, seq, client=client))
     return SavedOut(saved_at=saved.saved_at, seq=saved.seq)
+
+
+_SAVE_RULE = AccessRule("signed_in")
+
+
+async def _save_lean(request: Request, attempt_id: int, question_id: str) -> Response:
+    """`save` without FastAPI's routing and dependency solving (core/lean): the same CSRF check, access
+    rule, body model and service call, in the order FastAPI runs them."""
+    await verify_csrf(request)
+    principal = await _SAVE_RULE.detached(request)
+    assert principal is not None
+    body = await read_model(request, AnswerIn)
+    saved = await _save(request, principal, attempt_id, question_id, body)
+    return JSONResponse(saved.model_dump(mode="json"))
+
+
+SAVE_LEAN = LeanRoute("PUT", "/api/v1/attempts/{attempt_id:int}/answers/{question_id}", _save_lean)
 
 
 @router.post("/attempts/{attempt_id}/submit", name="exams:api_submit", response_model=ResultOut, dependencies=[signed_in()])
