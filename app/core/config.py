@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     # Who a session cookie or token belongs to is remembered in each web process for this long (0: off).
     # A change made in the same process (sign-out, revocation, roles) takes effect at once; one made by
     # another process within this many seconds.
-    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    auth_cache_seconds: float = Field(default=30.0, ge=0, le=60)
     login_max_failures: int = Field(default=10, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     login_lock_minutes: int = Field(default=15, ge=1)

@@ -76,7 +76,10 @@ class RequestContextMiddleware:
         is_static = path.startswith(self.static_prefix)
         state: dict[str, Any] = scope.setdefault("state", {})
         new_csrf_cookie = None
-        if not is_static:
+        # A bearer-token API call is exempt from CSRF (core/csrf) and renders no form: no token to make,
+        # no cookie to hand a client that keeps none.
+        bearer = path.startswith("/api/") and (_header(scope, b"authorization") or "")[:7].lower() == "bearer "
+        if not is_static and not bearer:
             csrf_cookie = cookies.get(CSRF_COOKIE)
             if not csrf_cookie:
                 csrf_cookie = new_csrf_cookie = new_token(24)
