@@ -112,8 +112,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     settings.ensure_dirs()
-    if settings.web_processes > 1 and settings.is_sqlite:
-        print("提示：SQLite 下建议只用一个 Web 进程 / with SQLite, run one web process", file=sys.stderr)
+    if settings.is_sqlite and settings.web_processes > (os.cpu_count() or 1):
+        # Writers of all processes take turns on one database; beyond one process per core they only wait.
+        print("提示：SQLite 下 Web 进程数不宜超过 CPU 核数 / with SQLite, run at most one web process per core",
+              file=sys.stderr)
     worker: subprocess.Popen[bytes] | None = None
     if settings.embedded_worker and not args.no_worker:
         worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=str(PROJECT_ROOT),  # noqa: S603

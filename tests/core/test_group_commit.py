@@ -127,3 +127,34 @@ def test_run_awaits_the_commit(notes) -> None:  # type: ignore[no-untyped-def]
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(asyncio.run, committer.run(_insert("async"))).result(10) == "async"
     assert _bodies(database) == ["async"]
+
+
+def test_a_batch_without_failures_takes_no_savepoints_and_one_with_a_failure_runs_again_with_them(notes) -> None:  # type: ignore[no-untyped-def]
+    database, committer = notes
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    for fails in (False, True):
+        gate = threading.Event()
+        committer.submit(lambda s: gate.wait(5))
+        prefix = "f" if fails else "ok"
+        futures = [committer.submit(_insert(f"{prefix}{i:02d}")) for i in range(10)]
+        if fails:
+            futures.append(committer.submit(_insert(f"{prefix}03")))  # a duplicate: this batch goes again with savepoints
+        time.sleep(0.05)
+        statements.clear()
+        sa.event.listen(database.bind, "before_cursor_execute", record)
+        try:
+            gate.set()
+            done = [f.exception(10) for f in futures]
+        finally:
+            sa.event.remove(database.bind, "before_cursor_execute", record)
+        savepoints = [s for s in statements if s.upper().startswith("SAVEPOINT")]
+        if fails:
+            assert committer.reruns == 1 and len(savepoints) >= 10
+            assert isinstance(done[-1], sa.exc.IntegrityError) and done[:-1] == [None] * 10
+        else:
+            assert committer.reruns == 0 and savepoints == [] and done == [None] * 10
+    assert len(_bodies(database)) == 20
