@@ -138,7 +138,7 @@ def test_a_batch_without_failures_takes_no_savepoints_and_one_with_a_failure_run
 
     for fails in (False, True):
         gate = threading.Event()
-        committer.submit(lambda s: gate.wait(5))
+        committer.submit(lambda s, gate=gate: gate.wait(5))
         prefix = "f" if fails else "ok"
         futures = [committer.submit(_insert(f"{prefix}{i:02d}")) for i in range(10)]
         if fails:
