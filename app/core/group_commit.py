@@ -140,11 +140,11 @@ class GroupCommitter:
                 unit.future.set_result(result)
             return
         outcomes: list[tuple[_Unit[Any], Any, BaseException | None]] = []
-        session = self.database.new_session(write=True)
+        session = _new_session(self.database)
         try:
             for unit in batch:
                 outcomes.append((unit, *_in_savepoint(session, unit)))
-            session.commit()
+            _commit(session)
         except Exception:
             log.warning("group commit of %d units failed; running them one by one", len(batch), exc_info=True)
             session.rollback()
@@ -166,10 +166,10 @@ class GroupCommitter:
         """Every unit in one transaction without savepoints (on PostgreSQL each savepoint costs two more
         round trips per unit); None, with nothing written, when a unit raised or the commit failed: the
         batch then runs again with a savepoint per unit. Most batches have no failing unit."""
-        session = self.database.new_session(write=True)
+        session = _new_session(self.database)
         try:
             results = [unit(session) for unit in batch]
-            session.commit()
+            _commit(session)
             return results
         except Exception:
             session.rollback()
@@ -179,14 +179,14 @@ class GroupCommitter:
             session.close()
 
     def _run_alone(self, unit: _Unit[Any]) -> None:
-        session = self.database.new_session(write=True)
+        session = _new_session(self.database)
         try:
             result = unit(session)
-            session.commit()
+            _commit(session)
         except BaseException as exc:  # noqa: BLE001 (handed to the caller)
             try:
                 if getattr(exc, "keep_writes", False):
-                    session.commit()
+                    _commit(session)
                 else:
                     session.rollback()
             except Exception:
@@ -196,6 +196,37 @@ class GroupCommitter:
         finally:
             session.close()
         unit.future.set_result(result)
+
+
+_DEFERRED = "group_commit_deferred_inserts"
+
+
+def insert_later(session: Session, statement: Any, params: dict[str, Any]) -> None:
+    """Insert a row (a log line nobody reads back in the same unit) when the group commit commits: the
+    rows of a whole batch go in one executemany, one round trip on PostgreSQL instead of one per unit.
+    In a session that is not a group commit's, the row is inserted now."""
+    pending: list[tuple[Any, dict[str, Any]]] | None = session.info.get(_DEFERRED)
+    if pending is None:
+        session.execute(statement, params)
+    else:
+        pending.append((statement, params))
+
+
+def _new_session(database: Database) -> Session:
+    session = database.new_session(write=True)
+    session.info[_DEFERRED] = []
+    return session
+
+
+def _commit(session: Session) -> None:
+    pending: list[tuple[Any, dict[str, Any]]] = session.info.get(_DEFERRED) or []
+    rows: dict[Any, list[dict[str, Any]]] = {}
+    for statement, params in pending:
+        rows.setdefault(statement, []).append(params)
+    pending.clear()
+    for statement, batch in rows.items():
+        session.execute(statement, batch)
+    session.commit()
 
 
 def committer_for(database: Database) -> GroupCommitter:
@@ -216,6 +247,8 @@ _REGISTRY_LOCK = threading.Lock()
 def _in_savepoint(session: Session, work: Callable[[Session], T]) -> tuple[T | None, BaseException | None]:
     """Run one unit in a SAVEPOINT; a domain error is the unit's answer, anything else fails the batch."""
     savepoint = session.begin_nested()
+    pending: list[Any] = session.info.get(_DEFERRED, [])
+    mark = len(pending)
     try:
         result = work(session)
     except Exception as exc:
@@ -226,6 +259,7 @@ def _in_savepoint(session: Session, work: Callable[[Session], T]) -> tuple[T | N
             savepoint.commit()
         else:
             savepoint.rollback()
+            del pending[mark:]  # its rows to insert later go with it
         return None, exc
     session.flush()
     savepoint.commit()

@@ -42,6 +42,7 @@ from sqlmodel import Session, col, func, select
 from app.accounts.models import User
 from app.core.cache import ImmutableCache
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.group_commit import insert_later
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.exams import exams as exam_service
@@ -281,10 +282,15 @@ _INSERT_EVENT = sa.insert(_EVENT)
 
 
 def _insert_event(session: Session, attempt_id: int, kind: str, client: Client, now: datetime, *, key: str | None = None,
-                  seq: int | None = None, **detail: Any) -> None:
-    session.execute(_INSERT_EVENT, {"attempt_id": attempt_id, "at": now, "kind": kind, "question_key": key, "seq": seq,
-                                    "session_id": client.session_id, "ip": (client.ip or None) and client.ip[:64],
-                                    "detail": detail})
+                  seq: int | None = None, later: bool = False, **detail: Any) -> None:
+    """One line of the attempt log. `later`: with the group commit's other log lines, at its commit (a
+    saved answer's line; nothing in the unit reads it back)."""
+    row = {"attempt_id": attempt_id, "at": now, "kind": kind, "question_key": key, "seq": seq,
+           "session_id": client.session_id, "ip": (client.ip or None) and client.ip[:64], "detail": detail}
+    if later:
+        insert_later(session, _INSERT_EVENT, row)
+    else:
+        session.execute(_INSERT_EVENT, row)
 
 
 def _canonical(config: qt.QuestionConfig, raw: Any) -> Any:
@@ -302,7 +308,7 @@ def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: An
     """The hot path of an exam (every trainee, every few seconds): a few Core statements. One reads the
     attempt's state (status, deadline, owner: not its wide questions) with the stored answer, locking the
     attempt row on PostgreSQL so the save is ordered against a submit or a close; then the answer is
-    written and the save logged. Only a save past the deadline takes the ORM path that closes and grades."""
+    written and the save logged (in the group commit, the batch's log lines go in one statement at its commit). Only a save past the deadline takes the ORM path that closes and grades."""
     now = now or utcnow()
     session.flush()  # a caller's pending ORM changes (tests, the demo) before the Core statements
     row = session.execute(_STATE, {"attempt_id": attempt_id, "key": key}).first()
@@ -336,7 +342,7 @@ def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: An
         session.execute(_UPDATE_ANSWER, {"answer_id": answer_id, "new_response": response, "new_seq": seq, "new_saved_at": now})
     if row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY:
         session.execute(_SEEN, {"attempt_id": attempt_id, "now": now})
-    _insert_event(session, attempt_id, "save", client, now, key=key, seq=seq)
+    _insert_event(session, attempt_id, "save", client, now, key=key, seq=seq, later=True)
     return Saved(int(answer_id), seq, now, response)
 
 

@@ -158,3 +158,31 @@ def test_a_batch_without_failures_takes_no_savepoints_and_one_with_a_failure_run
         else:
             assert committer.reruns == 0 and savepoints == [] and done == [None] * 10
     assert len(_bodies(database)) == 20
+
+
+def test_rows_inserted_later_go_in_at_the_commit_and_leave_with_a_failed_unit(notes) -> None:  # type: ignore[no-untyped-def]
+    from app.core.group_commit import insert_later
+
+    database, committer = notes
+    insert = sa.text("INSERT INTO gc_note (body) VALUES (:b)")
+
+    def later(body: str, fail: bool = False):  # type: ignore[no-untyped-def]
+        def work(session: Session) -> str:
+            insert_later(session, insert, {"b": body})
+            assert session.execute(sa.text("SELECT count(*) FROM gc_note WHERE body = :b"), {"b": body}).scalar_one() == 0
+            if fail:
+                raise Refused("no")
+            return body
+        return work
+
+    gate = threading.Event()
+    committer.submit(lambda s: gate.wait(5))
+    futures = [committer.submit(later("l1")), committer.submit(later("l2", fail=True)), committer.submit(later("l3"))]
+    gate.set()
+    assert futures[0].result(5) == "l1" and futures[2].result(5) == "l3"
+    with pytest.raises(Refused):
+        futures[1].result(5)
+    assert _bodies(database) == ["l1", "l3"]
+    with database.transaction() as s:  # not a group commit's session: inserted at once
+        insert_later(s, insert, {"b": "now"})
+        assert s.execute(sa.text("SELECT count(*) FROM gc_note WHERE body = 'now'")).scalar_one() == 1
