@@ -2,8 +2,8 @@
 a ramp to the highest save rate that keeps p99 <= 200 ms without errors. Prints figures.
 
     .venv/bin/python bench/exams.py [--db sqlite|postgres] [--postgres-url URL] [--trainees 500]
-        [--interval 5] [--seconds 60] [--ramp 2.5,1.25,0.6,0.3,0.15] [--ramp-down 10,20]
-        [--ramp-seconds 20] [--burst 1] [--processes 1]
+        [--interval 5] [--seconds 60] [--ramp 2.5,1.25,0.6,0.45,0.3,0.15] [--ramp-down 10,20]
+        [--ramp-seconds 20] [--burst 1] [--processes N (default: one per core)]
 
 1. Setup: a temp data dir (and, with --db postgres, a throwaway database `shixun_bench_*` on the server of
    --postgres-url, dropped afterwards; no other database is touched), `shixun migrate`, then
@@ -466,13 +466,14 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="server for the throwaway database (only its name is used, nothing in it is touched)")
-    parser.add_argument("--processes", type=int, default=1,
-                        help="web processes (SHIXUN_WEB_PROCESSES); with SQLite their writers meet on SQLite's file lock")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="web processes (SHIXUN_WEB_PROCESSES; default one per core); with SQLite their writers "
+                             "take turns on the database's writer lock")
     parser.add_argument("--trainees", type=int, default=500)
     parser.add_argument("--questions", type=int, default=20)
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between a trainee's saves in the steady state")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the steady state")
-    parser.add_argument("--ramp", type=lambda s: [float(x) for x in s.split(",") if x], default=[2.5, 1.25, 0.6, 0.3, 0.15],
+    parser.add_argument("--ramp", type=lambda s: [float(x) for x in s.split(",") if x], default=[2.5, 1.25, 0.6, 0.45, 0.3, 0.15],
                         help="comma-separated intervals of the ramp rounds, each run while the previous one held")
     parser.add_argument("--ramp-down", type=lambda s: [float(x) for x in s.split(",") if x], default=[10.0, 20.0],
                         help="longer intervals tried, in order, when the steady state misses p99 <= 200 ms or has errors")
