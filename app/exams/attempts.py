@@ -308,7 +308,8 @@ def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: An
     """The hot path of an exam (every trainee, every few seconds): a few Core statements. One reads the
     attempt's state (status, deadline, owner: not its wide questions) with the stored answer, locking the
     attempt row on PostgreSQL so the save is ordered against a submit or a close; then the answer is
-    written and the save logged (in the group commit, the batch's log lines go in one statement at its commit). Only a save past the deadline takes the ORM path that closes and grades."""
+    written and the save logged (in the group commit, the batch's log lines go in one statement at its
+    commit). Only a save past the deadline takes the ORM path that closes and grades."""
     now = now or utcnow()
     session.flush()  # a caller's pending ORM changes (tests, the demo) before the Core statements
     row = session.execute(_STATE, {"attempt_id": attempt_id, "key": key}).first()
