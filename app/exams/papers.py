@@ -26,6 +26,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.core.cache import ImmutableCache
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.exams import question_types as qt
@@ -355,17 +356,34 @@ def draw(session: Session, snapshot: dict[str, Any], rng: random.Random, *, excl
     return drawn
 
 
+# Parsed (validated, sanitized) configs of question versions, which never change after insert: one parse
+# per version and process instead of one per trainee's start.
+_CONFIGS: ImmutableCache[qt.QuestionConfig] = ImmutableCache("question version configs", maxsize=8192)
+
+
 def present(session: Session, drawn: Sequence[Drawn], rng: random.Random, *, shuffle_options: bool = True) -> list[dict[str, Any]]:
     """Attempt entries for a draw: key (the question id as a string), ids, type, points, the config as
     presented (shuffled, key rewritten) and the mapping from presented option ids to the authored ones."""
-    versions = {v.id: v for v in session.exec(select(QuestionVersion).where(
-        col(QuestionVersion.id).in_([d.version_id for d in drawn]))).all()} if drawn else {}
+    wanted = {d.version_id for d in drawn}
+    parsed = {v: c for v in wanted if (c := _CONFIGS.peek(session, v)) is not None}
+    # Versions never change after insert: a config parsed once in this process is kept, and only the others
+    # are read. Which versions still exist is checked every time (a deleted question takes them along).
+    existing: dict[int, qt.QuestionConfig] = {}
+    if wanted - parsed.keys():
+        for version_id, raw in session.exec(select(QuestionVersion.id, QuestionVersion.config).where(
+                col(QuestionVersion.id).in_(wanted - parsed.keys()))).all():
+            assert version_id is not None
+            existing[version_id] = qt.parse_config(raw)
+            _CONFIGS.put(session, version_id, existing[version_id])
+    if parsed:
+        for version_id in session.exec(select(QuestionVersion.id).where(col(QuestionVersion.id).in_(parsed.keys()))).all():
+            assert version_id is not None
+            existing[version_id] = parsed[version_id]
     entries = []
     for d in drawn:
-        version = versions.get(d.version_id)
-        if version is None:
+        config = existing.get(d.version_id)
+        if config is None:
             raise DrawFailed(_("A question of this exam no longer exists. Please tell the exam's author."))
-        config = qt.parse_config(version.config)
         mapping: dict[str, str] = {}
         if shuffle_options or config.type in ALWAYS_SHUFFLED:
             shuffled = qt.shuffle(config, rng)

@@ -123,3 +123,23 @@ def test_presented_options_are_shuffled_and_the_key_follows(session, author, ban
     # Without option shuffling choices keep their authored ids, but an ordering question is still shuffled.
     single, ordering = papers.present(session, drawn, random.Random(3), shuffle_options=False)
     assert single["mapping"] == {} and single["config"]["correct"] == "o4" and ordering["mapping"]
+
+
+def test_presenting_parses_each_version_once_and_still_notices_a_deleted_question(session, author, bank, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.core import cache
+    from app.exams.models import Question
+
+    cache.clear_all()
+    q = make_question(session, bank, SINGLE, stem="缓存单选")
+    t = make_question(session, bank, TF, stem="缓存判断")
+    drawn = [papers.Drawn(q.id, q.current_version_id, Decimal(1)), papers.Drawn(t.id, t.current_version_id, Decimal(1))]
+    parses: list[object] = []
+    real_parse = qt.parse_config
+    monkeypatch.setattr(qt, "parse_config", lambda raw: parses.append(raw) or real_parse(raw))
+    first = [papers.present(session, drawn, random.Random(seed)) for seed in range(5)]
+    assert len(parses) == 2  # once per version, not once per trainee
+    assert {e["key"] for e in first[0]} == {str(q.id), str(t.id)} and len({str(p[0]["config"]) for p in first}) > 1
+    session.delete(session.get(Question, t.id))
+    session.flush()
+    with pytest.raises(papers.DrawFailed):
+        papers.present(session, drawn, random.Random(1))
