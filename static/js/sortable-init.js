@@ -68,25 +68,28 @@
     });
   }
 
-  // After a Move up / Move down swap, keep the keyboard focus on the button that was pressed.
-  var lastFocus = null;
-  document.addEventListener("htmx:beforeRequest", function () {
-    lastFocus = document.activeElement && document.activeElement.id;
+  // After a Move up / Move down swap, keep the keyboard focus on the button that was pressed. The id is
+  // remembered per request (on its XMLHttpRequest): other htmx requests of the page, such as a video's
+  // status poll, may start and finish while a move is under way and must neither take nor clear it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var active = document.activeElement;
+    if (event.detail && event.detail.xhr && active && active.id) { event.detail.xhr.shixunFocusId = active.id; }
   });
-  document.addEventListener("htmx:afterSwap", function () {
+  document.addEventListener("htmx:afterSwap", function (event) {
     var tree = document.getElementById("course-tree");
     if (!tree) { return; }
     init(tree);
-    if (lastFocus) {
-      var target = document.getElementById(lastFocus);
-      if (target && target.disabled) {
-        // At the top or bottom now: move the focus to the other button of the pair.
-        var other = lastFocus.indexOf("up-") === 0 ? "down-" + lastFocus.slice(3) : "up-" + lastFocus.slice(5);
-        target = document.getElementById(other);
-      }
-      if (target) { target.focus(); }
-      lastFocus = null;
+    var focusId = event.detail && event.detail.xhr && event.detail.xhr.shixunFocusId;
+    if (!focusId || !/^(up|down)-/.test(focusId)) { return; }
+    var active = document.activeElement;
+    if (active && active !== document.body && active.isConnected && active.id !== focusId) { return; }  // moved on since
+    var target = document.getElementById(focusId);
+    if (target && target.disabled) {
+      // At the top or bottom now: move the focus to the other button of the pair.
+      var other = focusId.indexOf("up-") === 0 ? "down-" + focusId.slice(3) : "up-" + focusId.slice(5);
+      target = document.getElementById(other);
     }
+    if (target) { target.focus(); }
   });
 
   document.addEventListener("DOMContentLoaded", function () {
