@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.accounts.access import AccessRule, CurrentPrincipal, CurrentUser, Principal, allow, signed_in
+from app.accounts.access import SIGNED_IN, CurrentPrincipal, CurrentUser, Principal, allow, signed_in
 from app.accounts.models import Role
 from app.accounts.views import client_ip
 from app.core.csrf import verify_csrf
@@ -119,14 +119,11 @@ async def _save(request: Request, principal: Principal, attempt_id: int, questio
     return SavedOut(saved_at=saved.saved_at, seq=saved.seq)
 
 
-_SAVE_RULE = AccessRule("signed_in")
-
-
 async def _save_lean(request: Request, attempt_id: int, question_id: str) -> Response:
     """`save` without FastAPI's routing and dependency solving (core/lean): the same CSRF check, access
     rule, body model and service call, in the order FastAPI runs them."""
     await verify_csrf(request)
-    principal = await _SAVE_RULE.detached(request)
+    principal = await SIGNED_IN.detached(request)
     assert principal is not None
     body = await read_model(request, AnswerIn)
     saved = await _save(request, principal, attempt_id, question_id, body)

@@ -17,6 +17,7 @@ following the shuffle via question_types.shuffle) with the mapping back to the a
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -361,29 +362,22 @@ def draw(session: Session, snapshot: dict[str, Any], rng: random.Random, *, excl
 _CONFIGS: ImmutableCache[qt.QuestionConfig] = ImmutableCache("question version configs", maxsize=8192)
 
 
+def _parsed_config(session: Session, version_id: int) -> qt.QuestionConfig:
+    return qt.parse_config(session.exec(select(QuestionVersion.config).where(QuestionVersion.id == version_id)).one())
+
+
 def present(session: Session, drawn: Sequence[Drawn], rng: random.Random, *, shuffle_options: bool = True) -> list[dict[str, Any]]:
     """Attempt entries for a draw: key (the question id as a string), ids, type, points, the config as
     presented (shuffled, key rewritten) and the mapping from presented option ids to the authored ones."""
-    wanted = {d.version_id for d in drawn}
-    parsed = {v: c for v in wanted if (c := _CONFIGS.peek(session, v)) is not None}
-    # Versions never change after insert: a config parsed once in this process is kept, and only the others
-    # are read. Which versions still exist is checked every time (a deleted question takes them along).
-    existing: dict[int, qt.QuestionConfig] = {}
-    if wanted - parsed.keys():
-        for version_id, raw in session.exec(select(QuestionVersion.id, QuestionVersion.config).where(
-                col(QuestionVersion.id).in_(wanted - parsed.keys()))).all():
-            assert version_id is not None
-            existing[version_id] = qt.parse_config(raw)
-            _CONFIGS.put(session, version_id, existing[version_id])
-    if parsed:
-        for version_id in session.exec(select(QuestionVersion.id).where(col(QuestionVersion.id).in_(parsed.keys()))).all():
-            assert version_id is not None
-            existing[version_id] = parsed[version_id]
+    # Which versions still exist is checked every time (a deleted question takes them along); their configs
+    # never change after insert, so each is read and parsed once per process.
+    existing = set(session.exec(select(QuestionVersion.id).where(
+        col(QuestionVersion.id).in_([d.version_id for d in drawn]))).all()) if drawn else set()
     entries = []
     for d in drawn:
-        config = existing.get(d.version_id)
-        if config is None:
+        if d.version_id not in existing:
             raise DrawFailed(_("A question of this exam no longer exists. Please tell the exam's author."))
+        config = _CONFIGS.get(session, d.version_id, functools.partial(_parsed_config, session, d.version_id))
         mapping: dict[str, str] = {}
         if shuffle_options or config.type in ALWAYS_SHUFFLED:
             shuffled = qt.shuffle(config, rng)
