@@ -5,6 +5,12 @@ Flash messages ride in a signed cookie across a redirect and are shown out of ba
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections import OrderedDict
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from fastapi import Request
@@ -84,12 +90,141 @@ env.filters["datetime"] = format_datetime
 
 @pass_context
 def _csrf_input(context: Any) -> Markup:
-    request = context.get("request")
-    token = getattr(request.state, "csrf_token", "") if request is not None else ""
+    token = context.get("csrf_token")
+    if token is None:
+        request = context.get("request")
+        token = getattr(getattr(request, "state", None), "csrf_token", "") if request is not None else ""
     return Markup('<input type="hidden" name="csrf_token" value="%s">') % token
 
 
 env.globals["csrf_input"] = _csrf_input
+
+
+# --- Memoised fragments -------------------------------------------------------------------------------
+# Most of a page's cost is rendering (a trainee's home page: ~90 template calls, three dozen translated
+# strings, twenty reversed URLs), and most of it renders the same output again and again: the navigation
+# of the same roles, a trainee's course cards while their progress has not moved. `{{ fragment(name,
+# **variables) }}` renders a partial from the variables alone and keeps the output, keyed by the
+# template, the locale and a frozen copy of the variables. The partial sees nothing else: no request, no
+# current user, no CSRF token unless passed (it can reverse route names: `url_for` only needs the app).
+# The output is a function of its key (templates and catalogues do not change while a process runs), so
+# a kept fragment is never stale and processes need no invalidation between them: a change of data is a
+# different key. Bounded; least recently used entries go first.
+
+
+class _RoutesOnly:
+    """The request as a memoised fragment sees it: the app, to reverse route names, and nothing else."""
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __getattr__(self, name: str) -> Any:
+        # Not an AttributeError, which Jinja would render as an empty string: reading the request would make
+        # the kept output depend on something its key does not hold.
+        raise RequestInFragment(f"a memoised fragment cannot read request.{name}: pass it as a variable")
+
+
+class RequestInFragment(RuntimeError):
+    pass
+
+
+class Unfreezable(TypeError):
+    pass
+
+
+def frozen(value: Any) -> Any:
+    """A hashable copy of `value` that equals another's only when both render the same: types are kept
+    (True, 1, 1.0 and Decimal("1.0") print differently, datetimes of different zones compare equal)."""
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return value
+    if kind is list or kind is tuple:
+        return (kind, tuple([frozen(item) for item in value]))
+    if kind is dict:
+        return (dict, tuple([(key, frozen(item)) for key, item in value.items()]))
+    if kind is bool or kind is float:
+        return (kind, repr(value))
+    if kind is Decimal or kind is datetime or kind is date or kind is time:
+        return (kind, str(value))
+    if isinstance(value, Enum):
+        return (kind, value.value)
+    if isinstance(value, str):  # Markup
+        return (kind, str(value))
+    if isinstance(value, tuple):  # a named tuple
+        return (kind, tuple([frozen(item) for item in value]))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (kind, tuple([frozen(getattr(value, f.name)) for f in dataclasses.fields(value)]))
+    if kind is frozenset or kind is set:
+        return (frozenset, frozenset([frozen(item) for item in value]))
+    raise Unfreezable(f"cannot key a memoised fragment on a {kind.__name__}")
+
+
+class FragmentCache:
+    def __init__(self, maxsize: int = 4096) -> None:
+        self.maxsize = maxsize
+        self.hits = self.misses = self.uncached = 0
+        self._entries: OrderedDict[Any, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def render(self, app: Any, name: str, variables: dict[str, Any]) -> Markup:
+        try:
+            key = (id(app), name, i18n.get_locale(), frozen(variables))
+        except Unfreezable:  # a variable that cannot be keyed (a database row): rendered every time
+            self.uncached += 1
+            return self._render(app, name, variables)
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return html
+        html = self._render(app, name, variables)
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = html
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return html
+
+    @staticmethod
+    def _render(app: Any, name: str, variables: dict[str, Any]) -> Markup:
+        return Markup(env.get_template(name).render({**variables, "request": _RoutesOnly(app)}))  # noqa: S704
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = self.uncached = 0
+
+
+fragments = FragmentCache()
+
+
+@pass_context
+def _fragment(context: Any, name: str, /, **variables: Any) -> Markup:
+    return fragments.render(context["request"].app, name, variables)
+
+
+env.globals["fragment"] = _fragment
+
+
+def nav_section(path: str) -> str:
+    """Which main navigation entry a path belongs to (the one marked `aria-current`)."""
+    if path == "/":
+        return "home"
+    for prefix, section in _NAV_SECTIONS:
+        if path.startswith(prefix):
+            return section
+    return ""
+
+
+_NAV_SECTIONS = (
+    ("/standards", "standards"), ("/author/question-banks", "banks"), ("/author", "authoring"),
+    ("/exams/staff", "exam_admin"), ("/exams", "exams"), ("/admin/users", "users"), ("/admin/units", "units"),
+    ("/admin/audit", "audit"), ("/admin/jobs", "jobs"),
+)
+env.globals["nav_section"] = nav_section
 
 
 def is_htmx(request: Request) -> bool:

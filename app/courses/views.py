@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import Form, Query, Request, Response
 
-from app.accounts.access import CurrentUser, signed_in
+from app.accounts.access import SIGNED_IN, CurrentUser, signed_in
 from app.core.errors import Conflict
 from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
+from app.core.lean import LeanRoute, query_ints, run_view
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, is_htmx, path_for, redirect, render
 from app.courses import learning, picture_book, video
@@ -73,7 +74,6 @@ def _player(db: DbSession, view: learning.LessonView, item: int, page: int) -> d
             "book_page": book_page,
             "seen": set(current.state.get("pages_seen", [])), "lesson_done": learning.lesson_done(view),
             "clauses": learning.cited_clauses(db, config.get("clause_ids", [])), "weekday_names": WEEKDAY_NAMES,
-            "kind_label": lambda kind: MaterialKind(kind).label,
             "hours": learning.hours_awarded(db, view.enrolment.id) if view.enrolment.completed_at else None}
 
 
@@ -85,6 +85,21 @@ def lesson_page(request: Request, db: DbSession, user: CurrentUser, lesson_id: i
         flash(request, _("Start the course first."), "warning")
         return redirect(request, path_for(request, "courses:course", course_id=enrolment.course_id))
     return render(request, "courses/lesson.html", _player(db, view, item, page), block="player")
+
+
+async def _lesson_lean(request: Request, lesson_id: int) -> Response | None:
+    """`lesson_page` without FastAPI's routing and dependency solving (core/lean): the same access rule
+    and view, with the remembered user (the player only reads its id). A query FastAPI would refuse or
+    read differently is left to the declared route."""
+    query = query_ints(request, {"item": (0, 0, 500), "page": (0, 0, 500)})
+    if query is None:
+        return None
+    principal = await SIGNED_IN.detached(request)
+    assert principal is not None
+    return await run_view(request, lesson_page, user=principal.user, lesson_id=lesson_id, **query)
+
+
+LESSON_LEAN = LeanRoute("GET", "/learn/lessons/{lesson_id:int}", _lesson_lean)
 
 
 def _after_action(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, item: int, page: int,
