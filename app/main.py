@@ -60,9 +60,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or get_database()
     app.state.resolve_user = user_for_error_page
     install_error_handlers(app)
-    # Inside the request context (added first = nearer the routes): the exam autosave, answered without
-    # FastAPI's routing and dependency solving (core/lean).
-    app.add_middleware(LeanRoutesMiddleware, routes=[exams_exam_api.SAVE_LEAN] if lean_routes else [])
+    # Inside the request context (added first = nearer the routes): the exam autosave, a trainee's home and
+    # the lesson player, answered without FastAPI's routing and dependency solving (core/lean).
+    lean = [exams_exam_api.SAVE_LEAN, home_views.HOME_LEAN, courses_views.LESSON_LEAN]
+    app.add_middleware(LeanRoutesMiddleware, routes=lean if lean_routes else [])
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api, accounts_import_api,

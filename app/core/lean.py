@@ -9,32 +9,39 @@ uses: the endpoint calls the same CSRF check, access rule and service function, 
 app's own exception handlers, so a lean route answers exactly what its declared FastAPI route answers
 (tests compare the two). The FastAPI route stays declared: it documents the endpoint in OpenAPI and
 serves it when the app is built without lean routes.
+
+A lean endpoint may also decline a request (return None): the declared route then answers it. The hot
+pages (a trainee's home, the lesson player) serve only their plain case lean, a signed-in caller with a
+well-formed query, and leave everything else (another role's home, a query FastAPI would refuse with
+422) to FastAPI, which answers it as it always did.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import compile_path, get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.routing import close_request_session
+from app.core.routing import close_request_session, committing_in_thread, get_db
 
-LeanEndpoint = Callable[..., Awaitable[Response]]
+LeanEndpoint = Callable[..., Awaitable[Response | None]]
 
 
 @dataclass(frozen=True)
 class LeanRoute:
     """`path` in Starlette's syntax (`/api/v1/attempts/{attempt_id:int}/answers/{question_id}`); the
-    endpoint is called as `endpoint(request, **path_params)` and returns a response or raises."""
+    endpoint is called as `endpoint(request, **path_params)` and returns a response, raises, or returns
+    None to leave the request to the app's declared routes."""
 
     method: str
     path: str
@@ -68,6 +75,46 @@ async def read_model(request: Request, model: type[BaseModel]) -> Any:
         ) from None
 
 
+_CANONICAL_INT = re.compile(r"[0-9]{1,6}")
+
+
+def query_ints(request: Request, spec: Mapping[str, tuple[int, int, int]]) -> dict[str, int] | None:
+    """The query's integer parameters, `spec` giving each name's (default, least, most); None when the
+    query holds anything else (another name, a repeated, signed or out-of-range value), for the declared
+    route to answer (with FastAPI's 422 where it refuses)."""
+    values = {name: default for name, (default, _least, _most) in spec.items()}
+    if not request.scope.get("query_string"):
+        return values
+    seen: set[str] = set()
+    for name, raw in request.query_params.multi_items():
+        bounds = spec.get(name)
+        if bounds is None or name in seen or not _CANONICAL_INT.fullmatch(raw):
+            return None
+        seen.add(name)
+        value = int(raw)
+        if not bounds[1] <= value <= bounds[2]:
+            return None
+        values[name] = value
+    return values
+
+
+async def run_view(request: Request, view: Callable[..., Response], /, **kwargs: Any) -> Response:
+    """Call a read-only page's view as its TransactionalRoute does, as `view(request=, db=, **kwargs)`:
+    with the request's session, committing when the answer is not an error (the middleware closes the
+    session afterwards).
+
+    On PostgreSQL on a worker thread, as every sync view. On SQLite on the event loop: its reads are calls
+    into the process, about a millisecond for these pages, that never wait for a writer (WAL), while a
+    hop to a worker thread cost more than the read under load (measured: 64 clients kept 40 threads
+    trading the GIL, the server spent a fifth of its time in the kernel and served about half as many
+    pages). A view that may write or wait must not be served here."""
+    db = await get_db(request)
+    run = committing_in_thread(view, 200)
+    if db.get_bind().dialect.name == "sqlite":
+        return run(request=request, db=db, **kwargs)  # type: ignore[no-any-return]
+    return await run_in_threadpool(run, request=request, db=db, **kwargs)  # type: ignore[no-any-return]
+
+
 class LeanRoutesMiddleware:
     def __init__(self, app: ASGIApp, routes: Sequence[LeanRoute] = ()) -> None:
         self.app = app
@@ -93,11 +140,17 @@ class LeanRoutesMiddleware:
             except BaseException as exc:
                 await close_request_session(request, bool(getattr(exc, "keep_writes", False)))
                 raise
-            # The request's session (the access rule's, get_db's), if the endpoint made one: finished as a
-            # TransactionalRoute finishes it.
-            await close_request_session(request, response.status_code < 400)
+            if response is None:
+                await close_request_session(request, False)  # declined: nothing of it is kept
+            else:
+                # The request's session (the access rule's, get_db's), if the endpoint made one: finished as a
+                # TransactionalRoute finishes it.
+                await close_request_session(request, response.status_code < 400 or bool(getattr(request.state, "keep_writes", False)))
         except Exception as exc:
             response = await self._handled(request, exc)
+        if response is None:  # the declared route answers
+            await self.app(scope, receive, send)
+            return
         await response(scope, receive, send)
 
     async def _handled(self, request: Request, exc: Exception) -> Response:

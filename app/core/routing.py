@@ -114,6 +114,9 @@ def _committing_in_thread(endpoint: Callable[..., Any], default_status: int) -> 
     return run
 
 
+committing_in_thread = _committing_in_thread  # for core/lean
+
+
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from app.accounts import service as accounts
-from app.accounts.access import CurrentUser, allow, signed_in
+from app.accounts.access import SIGNED_IN, CurrentUser, allow, signed_in
 from app.accounts.models import Role
 from app.core.jobs import JobStatus
+from app.core.lean import LeanRoute, run_view
 from app.core.routing import DbSession, make_router
 from app.core.templating import render
 from app.courses import learning
@@ -45,6 +46,23 @@ def index(request: Request, db: DbSession, user: CurrentUser) -> Response:
         context["jobs"] = ops.job_counts(db) if Role.admin in user.roles else {}
         context["job_statuses"] = list(JobStatus)
     return render(request, f"home/{kind}.html", context)
+
+
+async def _index_lean(request: Request) -> Response | None:
+    """`index` for a trainee without FastAPI's routing and dependency solving (core/lean): the same
+    access rule and view, with the remembered user (the trainee's home only reads it). Another role's
+    home, or a query, is left to the declared route."""
+    if request.scope.get("query_string"):
+        return None
+    principal = await SIGNED_IN.detached(request)
+    assert principal is not None
+    if home_kind(principal.user.roles) != "trainee":
+        SIGNED_IN.forget(request)
+        return None
+    return await run_view(request, index, user=principal.user)
+
+
+HOME_LEAN = LeanRoute("GET", "/", _index_lean)
 
 
 @router.get("/admin/overview", name="home:admin_overview", dependencies=[allow(Role.admin, Role.district_admin)])
