@@ -608,7 +608,7 @@ def _missing_prerequisites_of(session: Session, user_id: int, course_ids: Sequen
     """`missing_prerequisites` for several courses at once (one query)."""
     missing: dict[int, list[CourseBrief]] = {}
     if course_ids:
-        for course_id, required_id, title in session.execute(_MISSING_PREREQUISITES,
+        for course_id, required_id, title in session.connection().execute(_MISSING_PREREQUISITES,
                                                              {"course_ids": list(course_ids), "user_id": user_id}).tuples():
             missing.setdefault(course_id, []).append(CourseBrief(required_id, title))
     return missing
@@ -617,7 +617,7 @@ def _missing_prerequisites_of(session: Session, user_id: int, course_ids: Sequen
 def _hours_and_unit_path(session: Session, user: User, year: int) -> tuple[Decimal, Decimal, str]:
     """Hours this year, the tier's requirement and the unit path's names, in one query."""
     ids = [int(p) for p in user.org_unit.path.strip("/").split("/") if p] if user.org_unit else []
-    rows = session.execute(_HOURS_AND_UNITS, {"user_id": user.id, "year": year, "tier": user.tier,
+    rows = session.connection().execute(_HOURS_AND_UNITS, {"user_id": user.id, "year": year, "tier": user.tier,
                                               "unit_ids": ids or [user.org_unit_id]}).tuples().all()
     if rows:
         got, stored = rows[0][2], rows[0][3]
@@ -634,7 +634,7 @@ def my_learning(session: Session, user: User, *, now: datetime | None = None) ->
     course is not started yet, however many courses the trainee has (tests/courses/test_queries.py)."""
     now = now or utcnow()
     uid = user.id or 0
-    rows = session.execute(_MY_COURSES, {"user_id": uid}).all()
+    rows = session.connection().execute(_MY_COURSES, {"user_id": uid}).all()
     pairs = [(EnrolmentBrief(r[0], r[1], r[2], r[3], r[4], r[5], r[6]), CourseBrief(r[1], r[7], r[8], r[9], r[10])) for r in rows]
     versions = _versions_for(session, pairs)
     blocked = _missing_prerequisites_of(session, uid, [c.id for e, c in pairs if e.started_at is None])
@@ -655,7 +655,9 @@ def my_learning(session: Session, user: User, *, now: datetime | None = None) ->
 def _progress(version: VersionInfo, done: set[int]) -> Progress:
     finished = [_lesson_done(lesson, done) for lesson in version.lessons]
     following = next((lesson for lesson, ok in zip(version.lessons, finished, strict=True) if not ok), None)
-    return Progress(sum(finished), len(version.lessons), following)
+    # Only what "my learning" shows of the next lesson (a smaller key for its memoised fragment).
+    brief = {"id": following["id"], "title": following["title"]} if following is not None else None
+    return Progress(sum(finished), len(version.lessons), brief)
 
 
 @dataclass
@@ -698,7 +700,7 @@ def player_view(session: Session, user: User, lesson_id: int) -> tuple[Enrolment
     they see it from the version they learn. A pure read: one query when the version is in memory.
     NotFound when the trainee is not enrolled or the lesson is not part of their version."""
     session.flush()  # the statement below is Core: it does not autoflush pending changes of a POST
-    rows = session.execute(_PLAYER, {"lesson_id": lesson_id, "user_id": user.id}).all()
+    rows = session.connection().execute(_PLAYER, {"lesson_id": lesson_id, "user_id": user.id}).all()
     if not rows:
         course_of_lesson_id(session, user, lesson_id)  # raises the NotFound that applies
         raise NotFound()
