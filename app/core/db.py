@@ -116,7 +116,8 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: sa.Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         if mode != "IMMEDIATE":
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            # On the driver's connection: the statement needs none of an execute's events and compiling.
+            conn.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
             return
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         if not gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
