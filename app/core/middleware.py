@@ -7,10 +7,10 @@ import logging
 import re
 import time
 import uuid
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import i18n
@@ -29,14 +29,11 @@ CONTENT_SECURITY_POLICY = (
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies, parsed as `Request.cookies` parses them (Starlette's lenient, browser-like
+    parser, several times faster than http.cookies)."""
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                return {}
-            return {k: m.value for k, m in jar.items()}
+            return cookie_parser(value.decode("latin-1"))
     return {}
 
 

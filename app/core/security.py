@@ -8,6 +8,7 @@ only their SHA-256 digest is stored, so a copy of the database does not hand out
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -62,7 +63,12 @@ def _secret() -> bytes:
 
 def csrf_token_for(binding: str) -> str:
     """Signed double-submit token bound to the session (or the anonymous CSRF cookie)."""
-    return hmac.new(_secret(), f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+    return _csrf_token(_secret(), binding)
+
+
+@functools.lru_cache(maxsize=4096)  # every page asks for its session's token; an HMAC each time showed in profiles
+def _csrf_token(secret: bytes, binding: str) -> str:
+    return hmac.new(secret, f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_token_valid(binding: str, token: str | None) -> bool:
