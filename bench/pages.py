@@ -6,8 +6,9 @@ Starts Shixun (SQLite, demo data, one web process, no worker) and bench/bare_app
 in one demo trainee per client, then every client requests the page in a loop for the given time:
 "home" is the trainee's home page with "my learning" (their courses, progress and study hours),
 "lesson" the lesson player of the first course in their list (each client starts that course first, as a
-trainee would). After each Shixun page the bare page runs, padded to the same number of bytes.
-Prints requests/s, p50/p90/p99 latency for both, and the ratio.
+trainee would). The bare page, padded to the same number of bytes, runs in the same run: Shixun and the
+bare page take turns in --rounds alternating rounds, so that a change of the machine's speed weighs on
+both alike. Prints requests/s, p50/p90/p99 latency for both, and the ratio.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def summary(name: str, latencies: list[float], errors: int, seconds: float) -> f
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=20, help="per page and server, in --rounds alternating rounds")
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--pages", default="home,lesson", help="comma-separated: home, lesson")
     parser.add_argument("--path", help="measure this path instead (same for every client)")
     args = parser.parse_args()
@@ -165,10 +167,20 @@ async def main() -> None:
                     await hammer(clients, paths, 2)  # warm-up
                     await hammer(bare_clients, "/", 2)
                     print(f"-- {label}: {len(sample.content)} bytes (bare page {bare_size} bytes)")
-                    lat, err = await hammer(clients, paths, args.seconds)
-                    ours = summary("shixun", lat, err, args.seconds)
-                    lat, err = await hammer(bare_clients, "/", args.seconds)
-                    theirs = summary("bare page", lat, err, args.seconds)
+                    # Alternating rounds, so that a change of the machine's speed during the run (a shared
+                    # machine's neighbours) weighs on both alike.
+                    ours_lat: list[float] = []
+                    bare_lat: list[float] = []
+                    ours_err = bare_err = 0
+                    for _ in range(args.rounds):
+                        lat, err = await hammer(clients, paths, args.seconds / args.rounds)
+                        ours_lat += lat
+                        ours_err += err
+                        lat, err = await hammer(bare_clients, "/", args.seconds / args.rounds)
+                        bare_lat += lat
+                        bare_err += err
+                    ours = summary("shixun", ours_lat, ours_err, args.seconds)
+                    theirs = summary("bare page", bare_lat, bare_err, args.seconds)
                     print(f"ratio shixun/bare: {ours / theirs:.2f}x")
                     for c in bare_clients:
                         await c.aclose()
