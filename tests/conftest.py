@@ -121,6 +121,16 @@ def app(database: Database):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def declared(database: Database) -> Iterator[TestClient]:
+    """A client of the app built without lean routes (core/lean): the reference lean routes are compared with."""
+    from app.main import create_app
+
+    with TestClient(create_app(get_settings(), database=database, lean_routes=False), base_url="http://testserver",
+                    follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
         yield c

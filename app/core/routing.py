@@ -96,7 +96,7 @@ def _end_transaction(request: Request, commit: bool) -> None:
         session.rollback()
 
 
-def _committing_in_thread(endpoint: Callable[..., Any], default_status: int) -> Callable[..., Any]:
+def committing_in_thread(endpoint: Callable[..., Any], default_status: int) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
         request = _current_request.get()
@@ -114,13 +114,10 @@ def _committing_in_thread(endpoint: Callable[..., Any], default_status: int) -> 
     return run
 
 
-committing_in_thread = _committing_in_thread  # for core/lean
-
-
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _committing_in_thread(endpoint, kwargs.get("status_code") or 200)
+            endpoint = committing_in_thread(endpoint, kwargs.get("status_code") or 200)
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

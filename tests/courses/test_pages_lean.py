@@ -7,7 +7,6 @@ type, redirect, flash cookie, body with the session's CSRF token set aside). Wha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import fastapi.routing
@@ -15,22 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.accounts.models import Role
-from app.core.config import get_settings
 from app.courses import learning
 from tests.factories import make_user
 from tests.helpers import csrf_from, login
 
 HX = {"HX-Request": "true"}
 _TOKEN = re.compile(r'(name="csrf_token" value="|"X-CSRF-Token": ")[^"]+"')
-
-
-@pytest.fixture
-def declared(database) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    from app.main import create_app
-
-    with TestClient(create_app(get_settings(), database=database, lean_routes=False), base_url="http://testserver",
-                    follow_redirects=False) as c:
-        yield c
 
 
 @pytest.fixture

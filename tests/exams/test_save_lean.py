@@ -5,7 +5,6 @@ content type, WWW-Authenticate and body (with `saved_at` set aside)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,21 +12,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.accounts.models import Role
-from app.core.config import get_settings
 from app.core.models import utcnow
 from app.core.security import CSRF_HEADER
 from tests.exams.attempt_helpers import MULTI, SINGLE, TF, fixed_paper, make_bank, make_question, published_exam
 from tests.factories import make_user
 from tests.helpers import api_token, csrf_from, login
-
-
-@pytest.fixture
-def declared(database) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    from app.main import create_app
-
-    with TestClient(create_app(get_settings(), database=database, lean_routes=False), base_url="http://testserver",
-                    follow_redirects=False) as c:
-        yield c
 
 
 @pytest.fixture
