@@ -56,6 +56,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.http1 import Connection, run_async  # noqa: E402
+
 PY = sys.executable
 P99_TARGET = 0.200
 RATE_TARGET = 1000.0
@@ -142,56 +144,6 @@ class Stats:
         return len(self.latencies)
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection on asyncio streams with the request head built from a few bytes
-    strings: the load generator shares the cores with the server, so it spends as little as it can per
-    request (about a fifth of what httpx took). Enough HTTP for our own server:
-    Content-Length bodies, no chunked responses, no redirects."""
-
-    IDLE = 4.0  # uvicorn closes a connection idle for 5 s: open a new one before that
-
-    def __init__(self, host: str, port: int, token: str) -> None:
-        self.host, self.port = host, port
-        self.auth = f"Host: bench\r\nAuthorization: Bearer {token}\r\n".encode()
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.used = 0.0
-
-    def set_token(self, token: str) -> None:
-        self.auth = f"Host: bench\r\nAuthorization: Bearer {token}\r\n".encode()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-    async def request(self, method: str, path: str, body: bytes | None = None,
-                      content_type: bytes = b"application/json") -> tuple[int, bytes]:
-        if self.writer is None or time.perf_counter() - self.used > self.IDLE:
-            self.close()
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        head = f"{method} {path} HTTP/1.1\r\n".encode() + self.auth
-        if body is None:
-            self.writer.write(head + b"Content-Length: 0\r\n\r\n")
-        else:
-            self.writer.write(b"%sContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (head, content_type, len(body), body))
-        lines = (await self.reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
-        status, length, keep = int(lines[0].split(b" ", 2)[1]), 0, True
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                keep = False
-        payload = await self.reader.readexactly(length) if length else b""
-        self.used = time.perf_counter()
-        if not keep:
-            self.close()
-        return status, payload
-
-
 @dataclass
 class Trainee:
     username: str
@@ -204,6 +156,10 @@ class Trainee:
 
 
 TIMEOUT = 30.0  # set from --timeout
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def send(t: Trainee, stats: Stats, method: str, url: str, body: Any = None) -> tuple[int, bytes] | None:
@@ -386,7 +342,7 @@ async def bench(args: argparse.Namespace, data: dict[str, Any], base: str, serve
     TIMEOUT = args.timeout
     rng = random.Random(args.seed)
     host, port = base.removeprefix("http://").split(":")
-    trainees = [Trainee(username, Connection(host, int(port), token)) for username, token in data["users"]]
+    trainees = [Trainee(username, Connection(host, int(port), bearer(token))) for username, token in data["users"]]
     try:
         signin = Stats()
         for t in trainees[:args.http_sign_ins]:
@@ -398,7 +354,7 @@ async def bench(args: argparse.Namespace, data: dict[str, Any], base: str, serve
             if status != 200:
                 signin.errors[str(status)] += 1
             else:
-                t.client.set_token(json.loads(payload)["access_token"])
+                t.client.set_headers(bearer(json.loads(payload)["access_token"]))
         if args.http_sign_ins:
             print(f"sign-in through POST /api/v1/auth/token ({len(signin.latencies)} trainees, one after the other): "
                   f"p50 {pct(signin.latencies, 50) * 1000:.0f} ms, errors {errors_text(signin.errors)}")
@@ -499,7 +455,7 @@ def main() -> None:
         log = Path(args.server_log or f"{tmp}/server.log")
         server = start_server(env, port, log)
         try:
-            ok = run_async(bench(args, data, f"http://127.0.0.1:{port}", server.pid))
+            ok = bool(run_async(bench(args, data, f"http://127.0.0.1:{port}", server.pid)))
         finally:
             if server.poll() is not None:
                 print(f"the server exited during the run with status {server.returncode}")
@@ -526,15 +482,6 @@ def server_problems(log: Path) -> Counter[str]:
 @contextmanager
 def nullcontext_str() -> Iterator[str | None]:
     yield None
-
-
-def run_async(coro: Any) -> bool:
-    try:
-        import uvloop
-    except ImportError:
-        return bool(asyncio.run(coro))
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return bool(runner.run(coro))
 
 
 if __name__ == "__main__":

@@ -23,11 +23,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.http1 import Connection, cpu_seconds, run_async  # noqa: E402
+
 PY = sys.executable
 
 
@@ -96,35 +100,56 @@ async def lesson_path(client: httpx.AsyncClient) -> str:
     return started.headers["location"].split("?")[0]
 
 
-async def hammer(clients: list[httpx.AsyncClient], paths: str | list[str], seconds: float) -> tuple[list[float], int]:
+@dataclass
+class Run:
+    """What one side (Shixun or the bare page) gave over its rounds."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    client_cpu: float = 0.0  # CPU seconds of this load generator while it measured this side
+    server_cpu: float = 0.0  # CPU seconds of the server process in the same time
+
+
+async def hammer(clients: list[Connection], paths: str | list[str], seconds: float, run: Run | None = None,
+                 server_pid: int | None = None) -> None:
+    """Every client requests its path in a loop (the next request when the answer is in) for `seconds`."""
+    deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     errors = 0
-    deadline = time.perf_counter() + seconds
 
-    async def loop(client: httpx.AsyncClient, path: str) -> None:
+    async def loop(client: Connection, path: str) -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                response = await client.get(path)
-            except httpx.RemoteProtocolError:  # the server closed an idle keep-alive connection: reconnect
+                status, _ = await client.request("GET", path)
+            except (ConnectionError, asyncio.IncompleteReadError):  # a connection the server had just closed
+                client.close()
                 started = time.perf_counter()
-                response = await client.get(path)
+                status, _ = await client.request("GET", path)
             latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
+            if status != 200:
                 errors += 1
 
     per_client = paths if isinstance(paths, list) else [paths] * len(clients)
+    began, client_cpu, server_cpu = time.perf_counter(), cpu_seconds(), cpu_seconds(server_pid)
     await asyncio.gather(*(loop(c, p) for c, p in zip(clients, per_client, strict=True)))
-    return latencies, errors
+    if run is not None:
+        run.seconds += time.perf_counter() - began
+        run.client_cpu += cpu_seconds() - client_cpu
+        run.server_cpu += cpu_seconds(server_pid) - server_cpu
+        run.latencies += latencies
+        run.errors += errors
 
 
-def summary(name: str, latencies: list[float], errors: int, seconds: float) -> float:
-    latencies.sort()
+def summary(name: str, run: Run) -> float:
+    latencies = sorted(run.latencies)
     q = statistics.quantiles(latencies, n=100)
-    rps = len(latencies) / seconds
+    rps = len(latencies) / run.seconds
     print(f"{name:10} {rps:8.1f} req/s  p50 {q[49] * 1000:6.1f} ms  p90 {q[89] * 1000:6.1f} ms  "
-          f"p99 {q[98] * 1000:6.1f} ms  n={len(latencies)} errors={errors}")
+          f"p99 {q[98] * 1000:6.1f} ms  n={len(latencies)} errors={run.errors}  "
+          f"CPU: server {run.server_cpu / run.seconds:4.0%}, load generator {run.client_cpu / run.seconds:4.0%} of a core")
     return rps
 
 
@@ -142,57 +167,55 @@ async def main() -> None:
         try:
             base = f"http://127.0.0.1:{shixun_port}"
             usernames = [f"trainee{n}" for n in range(3, 3 + args.clients)]
-            clients = [await sign_in(base, u) for u in usernames]
+            browsers = [await sign_in(base, u) for u in usernames]
             print(f"{args.clients} concurrent signed-in clients, {args.seconds:.0f} s per page, {os.cpu_count()} cores, "
                   "one server process each")
             pages: list[tuple[str, list[str]]] = []
             if args.path:
-                pages.append((args.path, [args.path] * len(clients)))
+                pages.append((args.path, [args.path] * len(browsers)))
             else:
                 for name in args.pages.split(","):
                     if name == "home":
-                        pages.append(("home /", ["/"] * len(clients)))
+                        pages.append(("home /", ["/"] * len(browsers)))
                     elif name == "lesson":
-                        pages.append(("lesson player", [await lesson_path(c) for c in clients]))
+                        pages.append(("lesson player", [await lesson_path(c) for c in browsers]))
                     else:
                         raise SystemExit(f"unknown page {name!r}")
+            # Signed in with httpx (cookies, CSRF, redirects); measured with the lean client and each
+            # browser's session cookie.
+            clients = [Connection("127.0.0.1", shixun_port, {"Cookie": "; ".join(f"{k}={v}" for k, v in b.cookies.items())})
+                       for b in browsers]
             for label, paths in pages:
-                sample = await clients[0].get(paths[0])
-                assert sample.status_code == 200, f"{paths[0]}: {sample.status_code}"
+                status, sample = await clients[0].request("GET", paths[0])
+                assert status == 200, f"{paths[0]}: {status}"
                 bare_port = free_port()
-                bare = start_bare(bare_port, f"{tmp}/bare.db", len(sample.content))
+                bare = start_bare(bare_port, f"{tmp}/bare.db", len(sample))
                 try:
-                    bare_clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{bare_port}", timeout=30) for _ in usernames]
-                    bare_size = len((await bare_clients[0].get("/")).content)
+                    bare_clients = [Connection("127.0.0.1", bare_port) for _ in usernames]
+                    bare_size = len((await bare_clients[0].request("GET", "/"))[1])
                     await hammer(clients, paths, 2)  # warm-up
                     await hammer(bare_clients, "/", 2)
-                    print(f"-- {label}: {len(sample.content)} bytes (bare page {bare_size} bytes)")
+                    print(f"-- {label}: {len(sample)} bytes (bare page {bare_size} bytes)")
                     # Alternating rounds, so that a change of the machine's speed during the run (a shared
                     # machine's neighbours) weighs on both alike.
-                    ours_lat: list[float] = []
-                    bare_lat: list[float] = []
-                    ours_err = bare_err = 0
+                    ours, theirs = Run(), Run()
                     for _ in range(args.rounds):
-                        lat, err = await hammer(clients, paths, args.seconds / args.rounds)
-                        ours_lat += lat
-                        ours_err += err
-                        lat, err = await hammer(bare_clients, "/", args.seconds / args.rounds)
-                        bare_lat += lat
-                        bare_err += err
-                    ours = summary("shixun", ours_lat, ours_err, args.seconds)
-                    theirs = summary("bare page", bare_lat, bare_err, args.seconds)
-                    print(f"ratio shixun/bare: {ours / theirs:.2f}x")
+                        await hammer(clients, paths, args.seconds / args.rounds, ours, shixun.pid)
+                        await hammer(bare_clients, "/", args.seconds / args.rounds, theirs, bare.pid)
+                    ratio = summary("shixun", ours) / summary("bare page", theirs)
+                    print(f"ratio shixun/bare: {ratio:.2f}x")
                     for c in bare_clients:
-                        await c.aclose()
+                        c.close()
                 finally:
                     bare.terminate()
                     bare.wait(timeout=10)
             for c in clients:
-                await c.aclose()
+                c.close()
+            for b in browsers:
+                await b.aclose()
         finally:
             shixun.terminate()
             shixun.wait(timeout=10)
 
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_async(main())
