@@ -11,12 +11,16 @@ Staleness is bounded and local changes are immediate:
   timeout's touch) empties this process's cache: sign-out, revocation, deactivation, role and unit
   changes take effect at once here, and within `auth_cache_seconds` in the other processes.
 - A lookup that raced such a commit does not store what it read (a generation counter).
+- An entry is kept for a random time between three quarters of `auth_cache_seconds` and all of it, so
+  that people who signed in together (a class at the kiosks at nine) do not all go the slow way in
+  the same moment thirty seconds later: the bound above stays, the misses spread out.
 - A hit is still checked against the clock: an expired or idle session, or one due for its idle-timeout
   touch, goes the slow way (which touches it and refreshes the entry).
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -67,7 +71,7 @@ class PrincipalCache:
             ttl: float, generation: int) -> Snapshot:
         """Remember detached rows (unless off, or a change was committed since `generation` was read:
         what was read may be stale already). Returns the snapshot either way."""
-        snapshot = Snapshot(user, auth_session, not_after, time.monotonic() + ttl)
+        snapshot = Snapshot(user, auth_session, not_after, time.monotonic() + ttl * random.uniform(0.75, 1.0))  # noqa: S311
         if ttl <= 0:
             return snapshot
         with self._lock:

@@ -4,15 +4,17 @@ longer than it may (at once in the process that made it, `auth_cache_seconds` el
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import col
 
-from app.accounts import principal_cache
+from app.accounts import principal_cache, signin
 from app.accounts.models import ApiToken, AuthSession, Role, User, UserRole
 from app.core.config import get_settings
+from app.core.models import utcnow
 from app.main import create_app
 from tests.factories import make_unit, make_user
 from tests.helpers import api_token, counting, csrf_from, login
@@ -104,10 +106,6 @@ def test_off_when_configured_to_zero(people, engine, monkeypatch) -> None:  # ty
 
 
 def test_an_idle_session_still_expires_and_is_touched_when_due(people, engine) -> None:  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
-    from app.core.models import utcnow
-
     client = TestClient(create_app(database=people), follow_redirects=False)
     login(client, "kiosk1")
     assert client.get("/api/v1/me").status_code == 200
@@ -138,3 +136,27 @@ def test_a_lookup_that_raced_a_change_is_not_remembered(people) -> None:  # type
     assert cache.get(("k",)) is None
     cache.put(("k",), user, None, None, ttl=5, generation=cache.generation)
     assert cache.get(("k",)) is not None
+
+
+def test_entries_put_together_do_not_expire_together_nor_after_the_bound() -> None:
+    """A class signing in at once must not all miss in the same moment (a burst of lookups every
+    `auth_cache_seconds`), and no entry may outlive the configured bound."""
+    cache = principal_cache.PrincipalCache()
+    before = time.monotonic()
+    expiries = [cache.put((n,), User(username=f"u{n}"), None, None, ttl=30, generation=cache.generation).expires - before
+                for n in range(64)]
+    assert all(30 * 0.75 - 0.01 <= e <= 30 + 0.01 for e in expiries)
+    assert max(expiries) - min(expiries) > 3  # spread over the window, not a single instant
+
+
+def test_sessions_opened_together_slide_their_timeout_at_different_moments() -> None:
+    now = utcnow()
+    sessions = [AuthSession(id=n, user_id=1, token_digest=str(n), expires_at=now + timedelta(hours=8), last_seen_at=now,
+                            idle_timeout_s=30 * 60) for n in range(1, 65)]
+    intervals = [signin.touch_interval(a) for a in sessions]
+    assert all(45 <= i <= 60 for i in intervals)  # never later than the minute the idle timeout relies on
+    assert len({round(i) for i in intervals}) > 8
+    short = AuthSession(id=7, user_id=1, token_digest="s", expires_at=now, last_seen_at=now, idle_timeout_s=100)
+    assert signin.touch_interval(short) <= 20  # a fifth of a short idle timeout
+    assert signin.needs_touch(sessions[0], now + timedelta(seconds=60))
+    assert not signin.needs_touch(sessions[0], now + timedelta(seconds=44))
