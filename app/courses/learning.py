@@ -574,26 +574,46 @@ def _material_ids(joined: str | None) -> set[int]:
     return {int(i) for i in joined.split(",")} if joined else set()
 
 
-# A trainee's courses with the ids of the materials they completed in each (one string per row).
+_REQUIRED = Course.__table__.alias("required")  # type: ignore[attr-defined]
+_DONE_BY_USER = Enrolment.__table__.alias("done_by_user")  # type: ignore[attr-defined]
+
+# A trainee's courses with the ids of the materials they completed in each and, for a course not
+# started yet, the prerequisites they have not completed, packed as "id:length:title" records (the
+# length in characters, so that a title may hold any character): one row per course.
 _MY_COURSES = (
     sa.select(_E.id, _E.course_id, _E.user_id, _E.version_id, _E.started_at, _E.completed_at, _E.due_on,
               _C.title, _C.is_required, _C.hours, _C.published_number,
               sa.select(sa.func.aggregate_strings(sa.cast(_MP.material_id, sa.String), ","))
-              .where(_MP.enrolment_id == _E.id, _MP.completed_at.is_not(None)).scalar_subquery().label("done"))
+              .where(_MP.enrolment_id == _E.id, _MP.completed_at.is_not(None)).scalar_subquery().label("done"),
+              sa.case((_E.started_at.is_(None),
+                       sa.select(sa.func.aggregate_strings(
+                           sa.cast(_REQUIRED.c.id, sa.String) + ":" + sa.cast(sa.func.length(_REQUIRED.c.title), sa.String)
+                           + ":" + _REQUIRED.c.title, ""))
+                       .select_from(Prerequisite.__table__)  # type: ignore[attr-defined]
+                       .join(_REQUIRED, _REQUIRED.c.id == _P.required_course_id)
+                       .where(_P.course_id == _E.course_id,
+                              ~sa.exists().where(_DONE_BY_USER.c.user_id == _E.user_id,
+                                                 _DONE_BY_USER.c.course_id == _P.required_course_id,
+                                                 _DONE_BY_USER.c.completed_at.is_not(None)))
+                       .scalar_subquery())).label("blocking"))
     .join_from(Enrolment.__table__, Course.__table__, _C.id == _E.course_id)  # type: ignore[attr-defined]
     .where(_E.user_id == sa.bindparam("user_id"), _C.published_number > 0)
     .order_by(_E.completed_at.is_not(None), _E.due_on.is_(None), _E.due_on, _E.id)
 )
 
-# The prerequisites of courses the trainee has not started that they have not completed yet.
-_MISSING_PREREQUISITES = (
-    sa.select(_P.course_id, _C.id, _C.title)
-    .join_from(Prerequisite.__table__, Course.__table__, _C.id == _P.required_course_id)  # type: ignore[attr-defined]
-    .where(_P.course_id.in_(sa.bindparam("course_ids", expanding=True)),
-           ~sa.exists().where(_E.user_id == sa.bindparam("user_id"), _E.course_id == _P.required_course_id,
-                              _E.completed_at.is_not(None)))
-    .order_by(_C.id)
-)
+
+def _unpack_blocking(packed: str | None) -> list[CourseBrief]:
+    """The prerequisites `_MY_COURSES` packed into one string, in course id order."""
+    courses = []
+    at = 0
+    while packed and at < len(packed):
+        id_end = packed.index(":", at)
+        length_end = packed.index(":", id_end + 1)
+        title_end = length_end + 1 + int(packed[id_end + 1:length_end])
+        courses.append(CourseBrief(int(packed[at:id_end]), packed[length_end + 1:title_end]))
+        at = title_end
+    return sorted(courses, key=lambda c: c.id)
+
 
 # Hours this year and the tier's requirement, with the trainee's unit chain (one row per unit of it).
 _HOURS_AND_UNITS = sa.select(
@@ -602,16 +622,6 @@ _HOURS_AND_UNITS = sa.select(
     .where(_H.user_id == sa.bindparam("user_id"), _H.year == sa.bindparam("year")).scalar_subquery(),
     sa.select(_HR.hours).where(_HR.tier == sa.bindparam("tier")).scalar_subquery(),
 ).where(_U.id.in_(sa.bindparam("unit_ids", expanding=True)))
-
-
-def _missing_prerequisites_of(session: Session, user_id: int, course_ids: Sequence[int]) -> dict[int, list[CourseBrief]]:
-    """`missing_prerequisites` for several courses at once (one query)."""
-    missing: dict[int, list[CourseBrief]] = {}
-    if course_ids:
-        for course_id, required_id, title in session.connection().execute(_MISSING_PREREQUISITES,
-                                                             {"course_ids": list(course_ids), "user_id": user_id}).tuples():
-            missing.setdefault(course_id, []).append(CourseBrief(required_id, title))
-    return missing
 
 
 def _hours_and_unit_path(session: Session, user: User, year: int) -> tuple[Decimal, Decimal, str]:
@@ -630,14 +640,14 @@ def _hours_and_unit_path(session: Session, user: User, year: int) -> tuple[Decim
 
 
 def my_learning(session: Session, user: User, *, now: datetime | None = None) -> MyLearning:
-    """The trainee's courses with progress, and their hours this year: two queries, three when a
-    course is not started yet, however many courses the trainee has (tests/courses/test_queries.py)."""
+    """The trainee's courses with progress and what blocks those not started, and their hours this year:
+    two queries however many courses the trainee has (tests/courses/test_queries.py), and one more for
+    versions not in memory yet."""
     now = now or utcnow()
     uid = user.id or 0
     rows = session.connection().execute(_MY_COURSES, {"user_id": uid}).all()
     pairs = [(EnrolmentBrief(r[0], r[1], r[2], r[3], r[4], r[5], r[6]), CourseBrief(r[1], r[7], r[8], r[9], r[10])) for r in rows]
     versions = _versions_for(session, pairs)
-    blocked = _missing_prerequisites_of(session, uid, [c.id for e, c in pairs if e.started_at is None])
     today = local_date(now)
     cards = []
     for (enrolment, course), row in zip(pairs, rows, strict=True):
@@ -645,7 +655,7 @@ def my_learning(session: Session, user: User, *, now: datetime | None = None) ->
         if version is None:
             continue
         cards.append(CourseCard(enrolment, course, status_of(enrolment), _progress(version, _material_ids(row.done)),
-                                version.number, version.number < course.published_number, blocked.get(course.id, []),
+                                version.number, version.number < course.published_number, _unpack_blocking(row.blocking),
                                 bool(enrolment.due_on and enrolment.completed_at is None and today > enrolment.due_on)))
     year = ledger_year(now)
     hours, required, unit_path = _hours_and_unit_path(session, user, year)

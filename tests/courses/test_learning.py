@@ -79,6 +79,28 @@ def test_prerequisites_block_starting(session, build_course, admin, instructor, 
     assert learning.start(session, trainee, advanced.id, now=T0).started_at == T0
 
 
+def test_my_learning_lists_each_missing_prerequisite_whatever_its_title(session, build_course, admin, instructor,  # type: ignore[no-untyped-def]
+                                                                        trainee) -> None:
+    """The home page reads the missing prerequisites packed into its course query: titles with the
+    packing's own characters, digits and emoji come back whole, in course order, done ones left out."""
+    titles = ["12:3:会议", "安全：规范 2:0", "保洁🧹\x1e\x1f", ""]
+    required = [build_course(t or "临时") for t in titles]
+    required[3].course.title = ":"
+    session.add(required[3].course)
+    target = build_course("进阶")
+    service.set_prerequisites(session, instructor, target.course, [b.id for b in required])
+    for built in (*required, target):
+        learning.enrol(session, admin, built.course, trainee)
+    finish(session, trainee, required[1])
+    session.flush()
+    card = next(c for c in learning.my_learning(session, trainee, now=T0).courses if c.course.id == target.id)
+    assert [(c.id, c.title) for c in card.blocked_by] == [(required[i].id, required[i].course.title) for i in (0, 2, 3)]
+    assert [c.title for c in card.blocked_by][::2] == ["12:3:会议", ":"]
+    assert [c.title for c in learning.missing_prerequisites(session, trainee.id, target.id)] == [c.title for c in card.blocked_by]
+    learning.start(session, trainee, required[0].id, now=T0)  # a started course shows no blocking list
+    assert all(not c.blocked_by for c in learning.my_learning(session, trainee, now=T0).courses if c.enrolment.started_at)
+
+
 def test_start_date_and_enrolment_required(session, build_course, admin, trainee) -> None:
     built = build_course()
     with pytest.raises(NotFound):
