@@ -9,6 +9,13 @@ in one demo trainee per client, then every client requests the page in a loop fo
 trainee would). The bare page, padded to the same number of bytes, runs in the same run: Shixun and the
 bare page take turns in --rounds alternating rounds, so that a change of the machine's speed weighs on
 both alike. Prints requests/s, p50/p90/p99 latency for both, and the ratio.
+
+The clients sign in with httpx (cookies, CSRF, redirects), then measure with bench/http1.py's lean
+keep-alive client on uvloop, in this one process on the same cores as the servers. httpx cost so much
+CPU per request that it saturated its own core first and both servers idled part of the time (the
+ratio then measured the client); the CPU columns (server process, load generator, in % of one core over
+the rounds) show which side is the bottleneck: a server near 100 % of its core(s) and a load generator
+far below.
 """
 
 from __future__ import annotations
