@@ -17,7 +17,7 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
-from app.courses import learning, permissions, reports, service
+from app.courses import learning, permissions, reads, reports, service
 from app.courses.models import Course, CourseVersion, Curriculum, Enrolment
 from app.courses.schemas import CourseIn, CurriculumIn, CurriculumPatch, EnrolmentIn
 
@@ -363,7 +363,7 @@ def enrol(db: DbSession, user: CurrentUser, course_id: int, data: EnrolIn, respo
 
 @router.get("/me/learning", name="api:my_learning", response_model=MyLearningOut, dependencies=[signed_in()])
 def my_learning(db: DbSession, user: CurrentUser) -> MyLearningOut:
-    data = learning.my_learning(db, user)
+    data = reads.my_learning(db, user)
     return MyLearningOut(year=data.year, hours_this_year=data.hours_this_year, required_hours=data.required_hours,
                          hours_remaining=data.hours_remaining, courses=[
         CourseCardOut(course=Ref(id=str(card.course.id), title=card.course.title), status=card.status.value,

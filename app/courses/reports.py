@@ -18,7 +18,7 @@ from app.accounts import permissions as account_permissions
 from app.accounts.models import OrgUnit, Role, User
 from app.core.errors import NotFound, PermissionDenied
 from app.courses import permissions
-from app.courses.learning import _version, progress_of, status_of
+from app.courses.learning import progress_of, status_of, version_learned
 from app.courses.models import Course, CourseVersion, Enrolment, EnrolmentStatus, MaterialProgress
 
 
@@ -78,7 +78,7 @@ def progress_report(session: Session, actor: User, flt: ReportFilter | None = No
     for enrolment, user, unit, course in rows:
         key = enrolment.version_id or -(course.id or 0)
         if key not in versions:
-            versions[key] = _version(session, enrolment)
+            versions[key] = version_learned(session, enrolment)
         percent = 100 if enrolment.completed_at else progress_of(versions[key].snapshot, done.get(enrolment.id or 0, set())).percent
         result.append(ReportRow(user, unit, course, enrolment, status_of(enrolment), percent))
     return result, total

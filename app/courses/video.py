@@ -39,7 +39,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.jobs import Job, JobStatus
 from app.core.models import utcnow
-from app.courses import learning
+from app.courses import learning, reads
 from app.courses.models import MaterialKind
 from app.media import permissions as media_permissions
 from app.media import service as media
@@ -257,7 +257,7 @@ def record_heartbeat(session: Session, user: User, lesson_id: int, material_id: 
     """Merge a heartbeat into the trainee's progress and complete the material when the rule says so
     (through learning.complete_material, which awards the course's hours exactly once)."""
     now = now or utcnow()
-    enrolment = learning.course_of_lesson_id(session, user, lesson_id)
+    enrolment = reads.course_of_lesson_id(session, user, lesson_id)
     if enrolment.started_at is None:
         raise Conflict(_("Start the course first."))
     material = learning.material_in_version(session, enrolment, material_id, kind=MaterialKind.video.value)
@@ -347,7 +347,7 @@ def player(session: Session, config: dict[str, Any], state: dict[str, Any]) -> P
 
 def subtitle_text(session: Session, user: User, lesson_id: int, material_id: int, index: int) -> str:
     """Track `index` of a video material in the version the trainee learns."""
-    enrolment = learning.course_of_lesson_id(session, user, lesson_id)
+    enrolment = reads.course_of_lesson_id(session, user, lesson_id)
     if enrolment.started_at is None:
         raise NotFound()
     material = learning.material_in_version(session, enrolment, material_id, kind=MaterialKind.video.value)

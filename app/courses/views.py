@@ -19,7 +19,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.core.lean import LeanRoute, query_ints, run_view
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, is_htmx, path_for, redirect, render
-from app.courses import learning, picture_book, video
+from app.courses import learning, picture_book, reads, video
 from app.courses import media_access as _media_access  # noqa: F401  (registers the trainees' media viewer check)
 from app.courses.models import MaterialKind
 
@@ -36,12 +36,12 @@ def _lesson_url(request: Request, lesson_id: int, item: int = 0, page: int | Non
 
 @router.get("/learn/my-learning", name="courses:my_learning_fragment", dependencies=[signed_in()])
 def my_learning_fragment(request: Request, db: DbSession, user: CurrentUser) -> Response:
-    return render(request, "courses/my_learning.html", {"learning": learning.my_learning(db, user)}, block="my_learning")
+    return render(request, "courses/my_learning.html", {"learning": reads.my_learning(db, user)}, block="my_learning")
 
 
 @router.get("/learn/courses/{course_id}", name="courses:course", dependencies=[signed_in()])
 def course_page(request: Request, db: DbSession, user: CurrentUser, course_id: int) -> Response:
-    outline = learning.course_outline(db, user, course_id)
+    outline = reads.course_outline(db, user, course_id)
     return render(request, "courses/course.html", {"outline": outline}, block="outline")
 
 
@@ -52,14 +52,14 @@ def course_start(request: Request, db: DbSession, user: CurrentUser, course_id: 
     except Conflict as exc:
         flash(request, exc.translated_detail(), "error")
         return redirect(request, path_for(request, "courses:course", course_id=course_id))
-    outline = learning.course_outline(db, user, course_id)
+    outline = reads.course_outline(db, user, course_id)
     following = outline.progress.next_lesson or next((lesson.__dict__ for m in outline.modules for lesson in m.lessons), None)
     if enrolment.completed_at is not None or following is None:
         return redirect(request, path_for(request, "courses:course", course_id=course_id))
     return redirect(request, _lesson_url(request, following["id"]))
 
 
-def _player(db: DbSession, view: learning.LessonView, item: int, page: int) -> dict[str, Any]:
+def _player(db: DbSession, view: reads.LessonView, item: int, page: int) -> dict[str, Any]:
     item = min(max(item, 0), len(view.materials) - 1)
     current = view.materials[item]
     config = current.material["config"]
@@ -72,15 +72,15 @@ def _player(db: DbSession, view: learning.LessonView, item: int, page: int) -> d
         current.asset_status = player.status
     return {"view": view, "item": item, "current": current, "config": config, "page": page, "pages": pages, "video": player,
             "book_page": book_page,
-            "seen": set(current.state.get("pages_seen", [])), "lesson_done": learning.lesson_done(view),
-            "clauses": learning.cited_clauses(db, config.get("clause_ids", [])), "weekday_names": WEEKDAY_NAMES,
-            "hours": learning.hours_awarded(db, view.enrolment.id) if view.enrolment.completed_at else None}
+            "seen": set(current.state.get("pages_seen", [])), "lesson_done": reads.lesson_done(view),
+            "clauses": reads.cited_clauses(db, config.get("clause_ids", [])), "weekday_names": WEEKDAY_NAMES,
+            "hours": reads.hours_awarded(db, view.enrolment.id) if view.enrolment.completed_at else None}
 
 
 @router.get("/learn/lessons/{lesson_id}", name="courses:lesson", dependencies=[signed_in()])
 def lesson_page(request: Request, db: DbSession, user: CurrentUser, lesson_id: int,
                 item: Annotated[int, Query(ge=0, le=500)] = 0, page: Annotated[int, Query(ge=0, le=500)] = 0) -> Response:
-    enrolment, view = learning.player_view(db, user, lesson_id)
+    enrolment, view = reads.player_view(db, user, lesson_id)
     if view is None:
         flash(request, _("Start the course first."), "warning")
         return redirect(request, path_for(request, "courses:course", course_id=enrolment.course_id))
@@ -106,9 +106,9 @@ def _after_action(request: Request, db: DbSession, user: CurrentUser, lesson_id:
                   before: tuple[bool, bool]) -> Response:
     """Render the player after a POST, with feedback when it finished the lesson or the course.
     `before`: (course complete, lesson done) as they were before the action."""
-    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
-    ctx = _player(db, learning.lesson_view(db, user, enrolment.course_id, lesson_id, enrolment=enrolment), item, page)
-    after: learning.LessonView = ctx["view"]
+    enrolment = reads.course_of_lesson_id(db, user, lesson_id)
+    ctx = _player(db, reads.lesson_view(db, user, enrolment.course_id, lesson_id, enrolment=enrolment), item, page)
+    after: reads.LessonView = ctx["view"]
     if not before[0] and after.enrolment.completed_at is not None:
         flash(request, _("Course complete! %(hours)s study hours have been credited to you.", hours=ctx["hours"]))
     elif not before[1] and ctx["lesson_done"]:
@@ -118,18 +118,18 @@ def _after_action(request: Request, db: DbSession, user: CurrentUser, lesson_id:
     return render(request, "courses/lesson.html", ctx, block="player")
 
 
-def _index_of(view: learning.LessonView, material_id: int) -> int:
+def _index_of(view: reads.LessonView, material_id: int) -> int:
     return next((i for i, m in enumerate(view.materials) if m.material["id"] == material_id), 0)
 
 
-def _state(view: learning.LessonView) -> tuple[bool, bool]:
-    return view.enrolment.completed_at is not None, learning.lesson_done(view)
+def _state(view: reads.LessonView) -> tuple[bool, bool]:
+    return view.enrolment.completed_at is not None, reads.lesson_done(view)
 
 
 @router.post("/learn/lessons/{lesson_id}/materials/{material_id}/read", name="courses:mark_read", dependencies=[signed_in()])
 def material_read(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, material_id: int) -> Response:
-    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
-    before = learning.lesson_view(db, user, enrolment.course_id, lesson_id)
+    enrolment = reads.course_of_lesson_id(db, user, lesson_id)
+    before = reads.lesson_view(db, user, enrolment.course_id, lesson_id)
     state = _state(before)
     learning.mark_read(db, user, enrolment.course_id, material_id)
     return _after_action(request, db, user, lesson_id, _index_of(before, material_id), 0, state)
@@ -139,8 +139,8 @@ def material_read(request: Request, db: DbSession, user: CurrentUser, lesson_id:
              dependencies=[signed_in()])
 def material_page_seen(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, page: int,
                        seen_from: Annotated[int | None, Form(ge=0)] = None) -> Response:
-    enrolment = learning.course_of_lesson_id(db, user, lesson_id)
-    before = learning.lesson_view(db, user, enrolment.course_id, lesson_id)
+    enrolment = reads.course_of_lesson_id(db, user, lesson_id)
+    before = reads.lesson_view(db, user, enrolment.course_id, lesson_id)
     state = _state(before)
     if seen_from is not None and seen_from != page:
         # Turning the page means the page turned from was seen, even if its own "shown" report was cut

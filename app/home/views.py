@@ -11,7 +11,7 @@ from app.core.jobs import JobStatus
 from app.core.lean import LeanRoute, run_view
 from app.core.routing import DbSession, make_router
 from app.core.templating import render
-from app.courses import learning
+from app.courses import reads
 from app.courses import service as courses
 from app.ops import service as ops
 from app.standards import service as standards
@@ -33,7 +33,7 @@ def index(request: Request, db: DbSession, user: CurrentUser) -> Response:
     kind = home_kind(user.roles)
     context: dict[str, object] = {"home_kind": kind}
     if kind == "trainee":
-        mine = learning.my_learning(db, user)  # reads the unit path with the hours: one query less
+        mine = reads.my_learning(db, user)  # reads the unit path with the hours: one query less
         context["learning"], context["unit_path"] = mine, mine.unit_path
     else:
         context["unit_path"] = accounts.org_unit_path_names(db, user.org_unit)

@@ -7,7 +7,7 @@ from sqlmodel import func, select
 
 from app.accounts import demo as accounts_demo
 from app.accounts import service as accounts
-from app.courses import demo, learning
+from app.courses import demo, reads
 from app.courses.models import (
     Course,
     Curriculum,
@@ -42,10 +42,10 @@ def test_demo_seed_is_idempotent_and_realistic(session) -> None:  # type: ignore
     assert any(m.config.get("clause_ids") for m in session.exec(select(Material).where(Material.kind == "text")).all())
 
     trainee = accounts.get_user_by_username(session, "trainee")
-    mine = learning.my_learning(session, trainee)
+    mine = reads.my_learning(session, trainee)
     statuses = {c.course.title: c.status.value for c in mine.courses}
     assert statuses["会议服务基础"] == "completed" and statuses["视频会议保障"] == "in_progress"
     assert mine.hours_this_year == 2 and any(c.overdue for c in mine.courses)
     assert any(c.blocked_by for c in mine.courses)
     trainee2 = accounts.get_user_by_username(session, "trainee2")
-    assert any(c.status.value == "in_progress" for c in learning.my_learning(session, trainee2).courses)
+    assert any(c.status.value == "in_progress" for c in reads.my_learning(session, trainee2).courses)

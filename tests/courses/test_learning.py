@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from app.accounts.models import Role, Tier
 from app.core.errors import Conflict, NotFound, PermissionDenied
-from app.courses import learning, reports, service
+from app.courses import learning, reads, reports, service
 from app.courses.models import Enrolment, HoursEntry
 from app.courses.schemas import EnrolmentIn, MaterialIn, MaterialUpdate, RuleIn
 from tests.courses.conftest import TEXT
@@ -74,7 +74,7 @@ def test_prerequisites_block_starting(session, build_course, admin, instructor, 
         learning.enrol(session, admin, built.course, trainee)
     with pytest.raises(Conflict):
         learning.start(session, trainee, advanced.id, now=T0)
-    assert [c.title for c in learning.my_learning(session, trainee, now=T0).courses[1].blocked_by] == ["基础"]
+    assert [c.title for c in reads.my_learning(session, trainee, now=T0).courses[1].blocked_by] == ["基础"]
     finish(session, trainee, basics)
     assert learning.start(session, trainee, advanced.id, now=T0).started_at == T0
 
@@ -93,12 +93,12 @@ def test_my_learning_lists_each_missing_prerequisite_whatever_its_title(session,
         learning.enrol(session, admin, built.course, trainee)
     finish(session, trainee, required[1])
     session.flush()
-    card = next(c for c in learning.my_learning(session, trainee, now=T0).courses if c.course.id == target.id)
+    card = next(c for c in reads.my_learning(session, trainee, now=T0).courses if c.course.id == target.id)
     assert [(c.id, c.title) for c in card.blocked_by] == [(required[i].id, required[i].course.title) for i in (0, 2, 3)]
     assert [c.title for c in card.blocked_by][::2] == ["12:3:会议", ":"]
     assert [c.title for c in learning.missing_prerequisites(session, trainee.id, target.id)] == [c.title for c in card.blocked_by]
     learning.start(session, trainee, required[0].id, now=T0)  # a started course shows no blocking list
-    assert all(not c.blocked_by for c in learning.my_learning(session, trainee, now=T0).courses if c.enrolment.started_at)
+    assert all(not c.blocked_by for c in reads.my_learning(session, trainee, now=T0).courses if c.enrolment.started_at)
 
 
 def test_start_date_and_enrolment_required(session, build_course, admin, trainee) -> None:
@@ -119,15 +119,15 @@ def test_completion_rules_per_form(session, build_course, admin, trainee) -> Non
     row = learning.page_seen(session, trainee, built.id, book.id, 1, now=T0)
     assert row.completed_at is None and row.state == {"pages_seen": [1]}
     assert learning.page_seen(session, trainee, built.id, book.id, 0, now=T0).completed_at == T0
-    view = learning.lesson_view(session, trainee, built.id, text.lesson_id, now=T0)
+    view = reads.lesson_view(session, trainee, built.id, text.lesson_id, now=T0)
     assert [m.completed for m in view.materials] == [False, True] and view.next_lesson_id == video.lesson_id
     learning.mark_read(session, trainee, built.id, text.id, now=T0)
-    card = learning.my_learning(session, trainee, now=T0).courses[0]
+    card = reads.my_learning(session, trainee, now=T0).courses[0]
     assert card.progress.lessons_done == 1 and card.progress.percent == 50 and card.progress.next_lesson["id"] == video.lesson_id
-    video_view = learning.lesson_view(session, trainee, built.id, video.lesson_id, now=T0)
+    video_view = reads.lesson_view(session, trainee, built.id, video.lesson_id, now=T0)
     assert video_view.materials[0].asset_status == "processing"
     learning.complete_material(session, trainee, built.id, video.id, now=T0)
-    assert learning.my_learning(session, trainee, now=T0).courses[0].status == "completed"
+    assert reads.my_learning(session, trainee, now=T0).courses[0].status == "completed"
 
 
 def test_new_version_does_not_change_what_enrolled_trainees_see(session, build_course, admin, instructor, trainee) -> None:
@@ -138,19 +138,19 @@ def test_new_version_does_not_change_what_enrolled_trainees_see(session, build_c
     service.update_material(session, instructor, text.id, MaterialUpdate(title="要点 v2", config={"html": "<p>第二版</p>"}))
     extra = service.add_material(session, instructor, video.lesson_id, MaterialIn(kind="text", title="新增", config=TEXT))
     service.publish_course(session, instructor, built.course)
-    view = learning.lesson_view(session, trainee, built.id, text.lesson_id, now=T0)
+    view = reads.lesson_view(session, trainee, built.id, text.lesson_id, now=T0)
     assert view.version_number == 1 and view.materials[0].material["config"]["html"] == "<p>桌签应居中摆放。</p>"
     assert view.materials[0].completed  # the record survived the republish
-    card = learning.my_learning(session, trainee, now=T0).courses[0]
+    card = reads.my_learning(session, trainee, now=T0).courses[0]
     assert card.version_number == 1 and card.newer_version
     # moving to the newest version keeps the records of materials that are still there
     learning.move_to_latest(session, trainee, built.id, now=T0)
-    view = learning.lesson_view(session, trainee, built.id, text.lesson_id, now=T0)
+    view = reads.lesson_view(session, trainee, built.id, text.lesson_id, now=T0)
     assert view.version_number == 2 and view.materials[0].material["title"] == "要点 v2" and view.materials[0].completed
     # a trainee who starts now gets version 2 directly
     other = make_user(session, Role.trainee, unit=trainee.org_unit)
     learning.enrol(session, admin, built.course, other)
-    assert learning.lesson_view(session, other, built.id, extra.lesson_id, now=T0).version_number == 2
+    assert reads.lesson_view(session, other, built.id, extra.lesson_id, now=T0).version_number == 2
 
 
 def test_hours_awarded_once(session, build_course, admin, trainee) -> None:
@@ -186,7 +186,7 @@ def test_requirement_per_tier(session, admin, trainee, build_course) -> None:
     built = build_course()
     learning.enrol(session, admin, built.course, trainee)
     finish(session, trainee, built)
-    mine = learning.my_learning(session, trainee, now=T0)
+    mine = reads.my_learning(session, trainee, now=T0)
     assert (mine.year, mine.hours_this_year, mine.required_hours) == (2026, Decimal("2"), Decimal("40"))
     assert mine.hours_remaining == Decimal("38")
 
@@ -263,7 +263,7 @@ def test_my_learning_reads_the_unit_path_with_the_hours(session, build_course, a
     built = build_course(hours="1.5")
     learning.enrol(session, admin, built.course, trainee)
     finish(session, trainee, built)  # the hours of T0's year come with the unit path
-    mine = learning.my_learning(session, trainee, now=T0)
+    mine = reads.my_learning(session, trainee, now=T0)
     assert mine.unit_path == accounts.org_unit_path_names(session, trainee.org_unit) and " / " in mine.unit_path
     assert mine.hours_this_year == Decimal("1.5") and mine.required_hours == learning.requirement_for(session, trainee.tier)
 
@@ -272,13 +272,13 @@ def test_player_view_is_none_until_started_and_sees_unflushed_progress(session, 
     built = build_course()
     learning.enrol(session, admin, built.course, trainee)
     text = built.materials[0]
-    enrolment, view = learning.player_view(session, trainee, text.lesson_id)
+    enrolment, view = reads.player_view(session, trainee, text.lesson_id)
     assert view is None and enrolment.course_id == built.id and enrolment.started_at is None
     learning.start(session, trainee, built.id, now=T0)
     row = learning.mark_read(session, trainee, built.id, text.id, now=T0)
     row.state = {"note": "pending"}  # a change not flushed yet is part of what the trainee sees
     session.add(row)
-    _enrolment, view = learning.player_view(session, trainee, text.lesson_id)
+    _enrolment, view = reads.player_view(session, trainee, text.lesson_id)
     assert view is not None and view.materials[0].completed and view.materials[0].state == {"note": "pending"}
 
 
@@ -290,7 +290,7 @@ def test_cited_clauses_in_the_authors_order(session, instructor, admin, make_sta
     version = first_version(standard)
     clauses = {c.number: c for c in standards.clauses_of(session, version)}
     wanted = [clauses["3.2"].id, clauses["3.1.1"].id, 999_999]  # an unknown id is left out
-    cited = learning.cited_clauses(session, wanted)
+    cited = reads.cited_clauses(session, wanted)
     assert [c.id for c in cited] == wanted[:2] and cited[0].number == "3.2" and cited[0].body == clauses["3.2"].body
     assert {(c.code, c.standard_title, c.standard_id) for c in cited} == {(version.code, standard.title, standard.id)}
-    assert learning.cited_clauses(session, []) == []
+    assert reads.cited_clauses(session, []) == []
