@@ -26,7 +26,6 @@ from app.core.models import utcnow
 from app.courses.learning import (
     Progress,
     completed_material_ids,
-    hours_in_year,
     ledger_year,
     lesson_finished,
     local_date,
@@ -184,75 +183,81 @@ def _material_ids(joined: str | None) -> set[int]:
 _REQUIRED = Course.__table__.alias("required")  # type: ignore[attr-defined]
 _DONE_BY_USER = Enrolment.__table__.alias("done_by_user")  # type: ignore[attr-defined]
 
+def _packed(id_column: Any, text_column: Any) -> Any:
+    """"id:length:text" records of several rows in one string (the length in characters, so that the
+    text may hold any character); `_unpack` reads them."""
+    return sa.func.aggregate_strings(sa.cast(id_column, sa.String) + ":" + sa.cast(sa.func.length(text_column), sa.String)
+                                     + ":" + text_column, "")
+
+
+def _unpack(packed: str | None) -> list[tuple[int, str]]:
+    """The records of `_packed`, in id order."""
+    records = []
+    at = 0
+    while packed and at < len(packed):
+        id_end = packed.index(":", at)
+        length_end = packed.index(":", id_end + 1)
+        text_end = length_end + 1 + int(packed[id_end + 1:length_end])
+        records.append((int(packed[at:id_end]), packed[length_end + 1:text_end]))
+        at = text_end
+    return sorted(records)
+
+
+def _briefs(packed: str | None) -> list[CourseBrief]:
+    return [CourseBrief(course_id, title) for course_id, title in _unpack(packed)]
+
+
+# What "my learning" shows besides the courses: the trainee's hours this year, their tier's requirement
+# and the names of the units of their unit's path (uncorrelated: computed once per statement).
+_YEAR_HOURS = (sa.select(sa.func.coalesce(sa.func.sum(_H.hours), 0))
+               .where(_H.user_id == sa.bindparam("user_id"), _H.year == sa.bindparam("year")).scalar_subquery())
+_TIER_REQUIREMENT = sa.select(_HR.hours).where(_HR.tier == sa.bindparam("tier")).scalar_subquery()
+_UNIT_NAMES = sa.select(_packed(_U.id, _U.name)).where(_U.id.in_(sa.bindparam("unit_ids", expanding=True))).scalar_subquery()
+
 # A trainee's courses with the ids of the materials they completed in each and, for a course not
-# started yet, the prerequisites they have not completed, packed as "id:length:title" records (the
-# length in characters, so that a title may hold any character): one row per course.
+# started yet, the prerequisites they have not completed; on every row the three figures above. One
+# row per course: a trainee with no course reads the figures with `_HOURS_AND_UNITS` instead.
 _MY_COURSES = (
     sa.select(_E.id, _E.course_id, _E.user_id, _E.version_id, _E.started_at, _E.completed_at, _E.due_on,
               _C.title, _C.is_required, _C.hours, _C.published_number,
               sa.select(sa.func.aggregate_strings(sa.cast(_MP.material_id, sa.String), ","))
               .where(_MP.enrolment_id == _E.id, _MP.completed_at.is_not(None)).scalar_subquery().label("done"),
               sa.case((_E.started_at.is_(None),
-                       sa.select(sa.func.aggregate_strings(
-                           sa.cast(_REQUIRED.c.id, sa.String) + ":" + sa.cast(sa.func.length(_REQUIRED.c.title), sa.String)
-                           + ":" + _REQUIRED.c.title, ""))
+                       sa.select(_packed(_REQUIRED.c.id, _REQUIRED.c.title))
                        .select_from(Prerequisite.__table__)  # type: ignore[attr-defined]
                        .join(_REQUIRED, _REQUIRED.c.id == _P.required_course_id)
                        .where(_P.course_id == _E.course_id,
                               ~sa.exists().where(_DONE_BY_USER.c.user_id == _E.user_id,
                                                  _DONE_BY_USER.c.course_id == _P.required_course_id,
                                                  _DONE_BY_USER.c.completed_at.is_not(None)))
-                       .scalar_subquery())).label("blocking"))
+                       .scalar_subquery())).label("blocking"),
+              _YEAR_HOURS.label("year_hours"), _TIER_REQUIREMENT.label("tier_requirement"), _UNIT_NAMES.label("unit_names"))
     .join_from(Enrolment.__table__, Course.__table__, _C.id == _E.course_id)  # type: ignore[attr-defined]
     .where(_E.user_id == sa.bindparam("user_id"), _C.published_number > 0)
     .order_by(_E.completed_at.is_not(None), _E.due_on.is_(None), _E.due_on, _E.id)
 )
 
-
-def _unpack_blocking(packed: str | None) -> list[CourseBrief]:
-    """The prerequisites `_MY_COURSES` packed into one string, in course id order."""
-    courses = []
-    at = 0
-    while packed and at < len(packed):
-        id_end = packed.index(":", at)
-        length_end = packed.index(":", id_end + 1)
-        title_end = length_end + 1 + int(packed[id_end + 1:length_end])
-        courses.append(CourseBrief(int(packed[at:id_end]), packed[length_end + 1:title_end]))
-        at = title_end
-    return sorted(courses, key=lambda c: c.id)
+_HOURS_AND_UNITS = sa.select(_YEAR_HOURS, _TIER_REQUIREMENT, _UNIT_NAMES)
 
 
-# Hours this year and the tier's requirement, with the trainee's unit chain (one row per unit of it).
-_HOURS_AND_UNITS = sa.select(
-    _U.id, _U.name,
-    sa.select(sa.func.coalesce(sa.func.sum(_H.hours), 0))
-    .where(_H.user_id == sa.bindparam("user_id"), _H.year == sa.bindparam("year")).scalar_subquery(),
-    sa.select(_HR.hours).where(_HR.tier == sa.bindparam("tier")).scalar_subquery(),
-).where(_U.id.in_(sa.bindparam("unit_ids", expanding=True)))
-
-
-def _hours_and_unit_path(session: Session, user: User, year: int) -> tuple[Decimal, Decimal, str]:
-    """Hours this year, the tier's requirement and the unit path's names, in one query."""
-    ids = [int(p) for p in user.org_unit.path.strip("/").split("/") if p] if user.org_unit else []
-    rows = session.connection().execute(_HOURS_AND_UNITS, {"user_id": user.id, "year": year, "tier": user.tier,
-                                              "unit_ids": ids or [user.org_unit_id]}).tuples().all()
-    if rows:
-        got, stored = rows[0][2], rows[0][3]
-    else:  # no unit row (cannot happen with the foreign key, but a page must not fail for it)
-        got, stored = hours_in_year(session, user.id or 0, year), session.get(HoursRequirement, user.tier)
-        stored = stored.hours if stored is not None else None
-    names = {unit_id: name for unit_id, name, _h, _r in rows}
+def _figures(session: Session, user: User, params: dict[str, Any], row: Any) -> tuple[Decimal, Decimal, str]:
+    """Hours this year, the tier's requirement (its default when none is stored) and the unit path's
+    names, from a row of `_MY_COURSES` or else with `_HOURS_AND_UNITS`."""
+    got, stored, names = row if row is not None else session.connection().execute(_HOURS_AND_UNITS, params).one()
+    by_id = dict(_unpack(names))
     return (Decimal(str(got)), Decimal(stored) if stored is not None else DEFAULT_REQUIREMENTS[user.tier],
-            " / ".join(names.get(i, "?") for i in ids))
+            " / ".join(by_id.get(i, "?") for i in params["unit_ids"]))
 
 
 def my_learning(session: Session, user: User, *, now: datetime | None = None) -> MyLearning:
     """The trainee's courses with progress and what blocks those not started, and their hours this year:
-    two queries however many courses the trainee has (tests/courses/test_queries.py), and one more for
+    one query however many courses the trainee has (tests/courses/test_queries.py), and one more for
     versions not in memory yet."""
     now = now or utcnow()
-    uid = user.id or 0
-    rows = session.connection().execute(_MY_COURSES, {"user_id": uid}).all()
+    year = ledger_year(now)
+    unit_ids = [int(p) for p in user.org_unit.path.strip("/").split("/") if p] if user.org_unit else []
+    params = {"user_id": user.id or 0, "year": year, "tier": user.tier, "unit_ids": unit_ids or [user.org_unit_id]}
+    rows = session.connection().execute(_MY_COURSES, params).all()
     pairs = [(EnrolmentBrief(r[0], r[1], r[2], r[3], r[4], r[5], r[6]), CourseBrief(r[1], r[7], r[8], r[9], r[10])) for r in rows]
     versions = _versions_for(session, pairs)
     today = local_date(now)
@@ -262,10 +267,9 @@ def my_learning(session: Session, user: User, *, now: datetime | None = None) ->
         if version is None:
             continue
         cards.append(CourseCard(enrolment, course, status_of(enrolment), _progress(version, _material_ids(row.done)),
-                                version.number, version.number < course.published_number, _unpack_blocking(row.blocking),
+                                version.number, version.number < course.published_number, _briefs(row.blocking),
                                 bool(enrolment.due_on and enrolment.completed_at is None and today > enrolment.due_on)))
-    year = ledger_year(now)
-    hours, required, unit_path = _hours_and_unit_path(session, user, year)
+    hours, required, unit_path = _figures(session, user, params, rows[0][-3:] if rows else None)
     return MyLearning(year, hours, required, cards, unit_path)
 
 

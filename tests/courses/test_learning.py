@@ -268,6 +268,30 @@ def test_my_learning_reads_the_unit_path_with_the_hours(session, build_course, a
     assert mine.hours_this_year == Decimal("1.5") and mine.required_hours == learning.requirement_for(session, trainee.tier)
 
 
+def test_my_learning_figures_are_the_same_with_and_without_courses(session, build_course, admin, trainee) -> None:  # type: ignore[no-untyped-def]
+    """The figures come with the course rows, or from a query of their own for a trainee with no course;
+    both give the same hours, requirement and unit path, whatever the unit names hold."""
+    from app.accounts import service as accounts
+
+    trainee.org_unit.name = "12:3:钟楼区:后勤"
+    session.add(trainee.org_unit)
+    session.flush()
+    learning.set_requirement(session, admin, Tier(trainee.tier), Decimal("12.5"))
+    without = reads.my_learning(session, trainee, now=T0)
+    assert not without.courses
+    assert without.unit_path == accounts.org_unit_path_names(session, trainee.org_unit) and "12:3:钟楼区:后勤" in without.unit_path
+    assert (without.hours_this_year, without.required_hours) == (Decimal("0"), Decimal("12.5"))
+    built = build_course(hours="2")
+    learning.enrol(session, admin, built.course, trainee)
+    finish(session, trainee, built)
+    other = build_course(hours="1")
+    learning.enrol(session, admin, other.course, trainee)
+    mine = reads.my_learning(session, trainee, now=T0)
+    assert len(mine.courses) == 2
+    assert (mine.unit_path, mine.hours_this_year, mine.required_hours) == (without.unit_path, Decimal("2"), Decimal("12.5"))
+    assert reads.my_learning(session, trainee, now=T0.replace(year=T0.year + 1)).hours_this_year == 0  # another year
+
+
 def test_player_view_is_none_until_started_and_sees_unflushed_progress(session, build_course, admin, trainee) -> None:  # type: ignore[no-untyped-def]
     built = build_course()
     learning.enrol(session, admin, built.course, trainee)

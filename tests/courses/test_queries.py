@@ -10,9 +10,9 @@ from app.courses.models import Course
 from tests.helpers import counting, login
 
 # Budgets: sign-in resolution (at most 1), the page's own reads, the session touch at most once a minute
-# (0 here). Home: the courses with their progress and missing prerequisites, the hours with the unit
-# path. Lesson: the enrolment with its progress records.
-HOME_BUDGET = 3
+# (0 here). Home: the courses with their progress, missing prerequisites, hours and unit path. Lesson:
+# the enrolment with its progress records.
+HOME_BUDGET = 2
 LESSON_BUDGET = 2
 
 
