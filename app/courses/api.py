@@ -17,7 +17,7 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
-from app.courses import learning, permissions, reads, reports, service
+from app.courses import learning, permissions, publishing, reads, reports, service, structure
 from app.courses.models import Course, CourseVersion, Curriculum, Enrolment
 from app.courses.schemas import CourseIn, CurriculumIn, CurriculumPatch, EnrolmentIn
 
@@ -264,7 +264,7 @@ def _visible_course(db: DbSession, user: User, course_id: int) -> Course:
 def course_detail(db: DbSession, user: CurrentUser, course_id: int) -> CourseDetailOut:
     """The course with its newest published structure (`version` is null until it is published)."""
     course = _visible_course(db, user, course_id)
-    version = service.latest_version(db, course.id or 0)
+    version = publishing.latest_version(db, course.id or 0)
     base = course_out(course, service.users_by_id(db, {course.owner_id}).get(course.owner_id))
     return CourseDetailOut(**base.model_dump(), prerequisite_ids=[str(i) for i in service.prerequisite_ids(db, course.id or 0)],
                            version=version_out(version) if version else None)
@@ -286,7 +286,7 @@ def create_course(db: DbSession, user: CurrentUser, data: CourseCreate) -> Cours
 @router.post("/courses/{course_id}/publish", name="api:course_publish", response_model=PublishOut, dependencies=[allow(*AUTHORS)])
 def publish(db: DbSession, user: CurrentUser, course_id: int, data: Annotated[PublishIn | None, Body()] = None) -> PublishOut:
     course = service.get_course_for_edit(db, user, course_id)
-    version = service.publish_course(db, user, course, note=(data.note if data else ""))
+    version = publishing.publish_course(db, user, course, note=(data.note if data else ""))
     return PublishOut(id=str(version.id), course_id=str(course.id), number=version.number, published_at=version.published_at)
 
 
@@ -310,16 +310,16 @@ class MovedOut(BaseModel):
 def move_lesson(db: DbSession, user: CurrentUser, lesson_id: int, data: LessonMoveIn) -> MovedOut:
     """Move a lesson to a module of the same course (422 for another course's module; 404 for a lesson
     the caller cannot edit)."""
-    service.item_for_edit(db, user, "lesson", lesson_id)
-    lesson = service.move_lesson(db, user, lesson_id, data.module_id, position=data.position)
+    structure.item_for_edit(db, user, "lesson", lesson_id)
+    lesson = structure.move_lesson(db, user, lesson_id, data.module_id, position=data.position)
     return MovedOut(id=str(lesson.id), parent_id=str(lesson.module_id), position=lesson.position)
 
 
 @router.post("/materials/{material_id}/move", name="api:material_move", response_model=MovedOut, dependencies=[allow(*AUTHORS)])
 def move_material(db: DbSession, user: CurrentUser, material_id: int, data: MaterialMoveIn) -> MovedOut:
     """Move a material to a lesson of the same course."""
-    service.item_for_edit(db, user, "material", material_id)
-    material = service.move_material(db, user, material_id, data.lesson_id, position=data.position)
+    structure.item_for_edit(db, user, "material", material_id)
+    material = structure.move_material(db, user, material_id, data.lesson_id, position=data.position)
     return MovedOut(id=str(material.id), parent_id=str(material.lesson_id), position=material.position)
 
 

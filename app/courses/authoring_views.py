@@ -23,7 +23,7 @@ from app.core.routing import DbSession, make_router
 from app.core.templating import env as templates_env
 from app.core.templating import flash, path_for, redirect, render
 from app.core.timeutil import format_datetime
-from app.courses import permissions, picture_book, reports, service, video
+from app.courses import permissions, picture_book, publishing, reports, service, structure, video
 from app.courses.models import Course, MaterialKind
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
 from app.media import service as media
@@ -138,7 +138,7 @@ def course_create(request: Request, db: DbSession, user: CurrentUser, title: Ann
 
 def _editor(request: Request, db: DbSession, user: User, course: Course, *, block: str | None = "tree",
             status_code: int = 200) -> Response:
-    tree = service.draft_tree(db, user, course)
+    tree = publishing.draft_tree(db, user, course)
     curricula = service.list_curricula(db, user)
     others, _total = service.search_courses(db, user, service.CourseFilter(), limit=500)
     material_ids = [m.id for dm in tree for dl in dm.lessons for m in dl.materials]
@@ -147,7 +147,7 @@ def _editor(request: Request, db: DbSession, user: User, course: Course, *, bloc
         "course": course, "tree": tree, "curricula": curricula, "status": _status(course),
         "prerequisites": set(service.prerequisite_ids(db, course.id or 0)),
         "candidates": [c for c in others if c.id != course.id], "kinds": list(MaterialKind),
-        "versions": service.versions_of(db, user, course), "clauses": standards.clauses_by_id(db, clause_ids),
+        "versions": publishing.versions_of(db, user, course), "clauses": standards.clauses_by_id(db, clause_ids),
         "material_count": len(material_ids),
     }, block=block, status_code=status_code)
 
@@ -193,7 +193,7 @@ def _unit_of(db: DbSession, curriculum: Any) -> Any:
 def module_add(request: Request, db: DbSession, user: CurrentUser, course_id: int, title: Annotated[str, Form()] = "") -> Response:
     course = _edit(db, user, course_id)
     try:
-        service.add_module(db, user, course, ModuleIn(title=title))
+        structure.add_module(db, user, course, ModuleIn(title=title))
     except ValidationError as exc:
         flash(request, form_error_message(exc), "error")
     if _hx(request):
@@ -206,9 +206,9 @@ def lesson_add(request: Request, db: DbSession, user: CurrentUser, module_id: in
                title: Annotated[str, Form()] = "") -> Response:
     course = _edit(db, user, course_id)
     try:
-        if module_id not in {dm.module.id for dm in service.draft_tree(db, user, course)}:
+        if module_id not in {dm.module.id for dm in publishing.draft_tree(db, user, course)}:
             raise NotFound()
-        service.add_lesson(db, user, module_id, LessonIn(title=title))
+        structure.add_lesson(db, user, module_id, LessonIn(title=title))
     except ValidationError as exc:
         flash(request, form_error_message(exc), "error")
     if _hx(request):
@@ -269,10 +269,10 @@ class MaterialForm(BaseModel):
 def material_add(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, form: Annotated[MaterialForm, Form()]) -> Response:
     course = _edit(db, user, form.course_id)
     try:
-        if lesson_id not in {dl.lesson.id for dm in service.draft_tree(db, user, course) for dl in dm.lessons}:
+        if lesson_id not in {dl.lesson.id for dm in publishing.draft_tree(db, user, course) for dl in dm.lessons}:
             raise NotFound()
         with db.begin_nested():
-            service.add_material(db, user, lesson_id, MaterialIn.model_validate({
+            structure.add_material(db, user, lesson_id, MaterialIn.model_validate({
                 "kind": form.kind, "title": form.title, "is_required": form.is_required == "1",
                 "config": material_config(form.kind, form.model_dump(), form.clause_ids)}))
     except (ValidationError, ValidationFailed) as exc:
@@ -339,7 +339,7 @@ def _material_for_edit(db: DbSession, user: User, material_id: int) -> tuple[Any
     material = db.get(Material, material_id)
     if material is None or material.removed_at is not None:
         raise NotFound()
-    course, lesson = service.course_of_material(db, material)
+    course, lesson = structure.course_of_material(db, material)
     if not service.can_edit(db, user, course):
         raise NotFound()
     return material, course, lesson
@@ -351,7 +351,7 @@ def material_update(request: Request, db: DbSession, user: CurrentUser, material
     material, course, lesson = _material_for_edit(db, user, material_id)
     try:
         with db.begin_nested():
-            service.update_material(db, user, material_id, MaterialUpdate.model_validate({
+            structure.update_material(db, user, material_id, MaterialUpdate.model_validate({
                 "title": form.title, "is_required": form.is_required == "1",
                 "config": material_config(material.kind, form.model_dump(), form.clause_ids)}))
     except (ValidationError, ValidationFailed) as exc:
@@ -377,7 +377,7 @@ ITEM_KINDS = ("module", "lesson", "material")
 def _item(db: DbSession, user: User, kind: str, item_id: int) -> tuple[Any, Course]:
     if kind not in ITEM_KINDS:
         raise NotFound()
-    return service.item_for_edit(db, user, kind, item_id)
+    return structure.item_for_edit(db, user, kind, item_id)
 
 
 @router.get("/author/{kind}s/{item_id}/title", name="author:title", dependencies=[allow(*AUTHORS)])
@@ -392,11 +392,11 @@ def title_save(request: Request, db: DbSession, user: CurrentUser, kind: str, it
     item, course = _item(db, user, kind, item_id)
     try:
         if kind == "module":
-            service.rename_module(db, user, item_id, ModuleIn(title=title))
+            structure.rename_module(db, user, item_id, ModuleIn(title=title))
         elif kind == "lesson":
-            service.update_lesson(db, user, item_id, LessonIn(title=title, summary=item.summary))
+            structure.update_lesson(db, user, item_id, LessonIn(title=title, summary=item.summary))
         else:
-            service.update_material(db, user, item_id, MaterialUpdate(title=title, is_required=item.is_required, config=item.config))
+            structure.update_material(db, user, item_id, MaterialUpdate(title=title, is_required=item.is_required, config=item.config))
     except ValidationError:
         return render(request, "courses/authoring/_title.html", {
             "kind": kind, "item": item, "course": course, "editing": True, "value": title,
@@ -407,7 +407,7 @@ def title_save(request: Request, db: DbSession, user: CurrentUser, kind: str, it
 @router.post("/author/{kind}s/{item_id}/remove", name="author:remove", dependencies=[allow(*AUTHORS)])
 def remove(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int) -> Response:
     item, course = _item(db, user, kind, item_id)
-    {"module": service.remove_module, "lesson": service.remove_lesson, "material": service.remove_material}[kind](db, user, item_id)
+    {"module": structure.remove_module, "lesson": structure.remove_lesson, "material": structure.remove_material}[kind](db, user, item_id)
     flash(request, _("“%(title)s” removed.", title=item.title))
     if _hx(request):
         return _editor(request, db, user, course)
@@ -421,7 +421,7 @@ def remove(request: Request, db: DbSession, user: CurrentUser, kind: str, item_i
 def reorder(request: Request, db: DbSession, user: CurrentUser, course_id: int, scope: Annotated[str, Form()],
             ids: Annotated[list[int], Form()], parent_id: Annotated[int | None, Form()] = None) -> Response:
     course = _edit(db, user, course_id)
-    service.reorder_in_course(db, user, course, scope, parent_id, ids)
+    structure.reorder_in_course(db, user, course, scope, parent_id, ids)
     return _editor(request, db, user, course)
 
 
@@ -429,7 +429,7 @@ def reorder(request: Request, db: DbSession, user: CurrentUser, course_id: int, 
 def move(request: Request, db: DbSession, user: CurrentUser, course_id: int, scope: Annotated[str, Form()],
          item_id: Annotated[int, Form()], direction: Annotated[str, Form()], parent_id: Annotated[int | None, Form()] = None) -> Response:
     course = _edit(db, user, course_id)
-    service.move_step(db, user, course, scope, parent_id, item_id, -1 if direction == "up" else 1)
+    structure.move_step(db, user, course, scope, parent_id, item_id, -1 if direction == "up" else 1)
     if _hx(request):
         return _editor(request, db, user, course)
     return redirect(request, path_for(request, "author:editor", course_id=course_id) + f"#{scope[:-1]}-{item_id}")
@@ -444,9 +444,9 @@ def move_to(request: Request, db: DbSession, user: CurrentUser, kind: str, item_
     item, course = _item(db, user, kind, item_id)
     try:
         if kind == "lesson":
-            service.move_lesson(db, user, item_id, parent_id)
+            structure.move_lesson(db, user, item_id, parent_id)
         else:
-            service.move_material(db, user, item_id, parent_id)
+            structure.move_material(db, user, item_id, parent_id)
     except (ValidationFailed, NotFound) as exc:
         flash(request, exc.translated_detail() if isinstance(exc, ValidationFailed) else _("That place is not part of this course."),
               "error")
@@ -464,7 +464,7 @@ def move_to(request: Request, db: DbSession, user: CurrentUser, kind: str, item_
 @router.get("/author/courses/{course_id}/preview", name="author:preview", dependencies=[allow(*AUTHORS)])
 def preview(request: Request, db: DbSession, user: CurrentUser, course_id: int, lesson: int | None = None) -> Response:
     course = _edit(db, user, course_id)
-    snapshot = service.draft_preview(db, user, course)
+    snapshot = publishing.draft_preview(db, user, course)
     lessons = [dict(les, module_title=m["title"]) for m in snapshot["modules"] for les in m["lessons"]]
     index = 0
     if lesson is not None:
@@ -489,7 +489,7 @@ def publish(request: Request, db: DbSession, user: CurrentUser, course_id: int,
             note: Annotated[str, Form(max_length=500)] = "") -> Response:
     course = _edit(db, user, course_id)
     try:
-        version = service.publish_course(db, user, course, note=note.strip())
+        version = publishing.publish_course(db, user, course, note=note.strip())
     except (ValidationFailed, Conflict) as exc:
         flash(request, exc.translated_detail(), "error")
     else:

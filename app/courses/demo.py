@@ -21,7 +21,7 @@ from app.accounts.models import Tier, User
 from app.core.config import Environment, get_settings
 from app.core.models import utcnow
 from app.core.timeutil import DISPLAY_TZ
-from app.courses import demo_media, learning, service
+from app.courses import demo_media, learning, publishing, service, structure
 from app.courses.models import Course, Curriculum, EnrolmentRule, MaterialKind
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, ModuleIn, RuleIn
 from app.standards import service as standards
@@ -299,12 +299,12 @@ def _build(session: Session, owner: User, curriculum: Curriculum, spec: CourseSp
                                                                          hours=Decimal(spec.hours), is_required=spec.required,
                                                                          sort_order=order))
     for module_title, lessons in spec.modules:
-        module = service.add_module(session, owner, course, ModuleIn(title=module_title))
+        module = structure.add_module(session, owner, course, ModuleIn(title=module_title))
         for lesson_title, mats in lessons:
-            lesson = service.add_lesson(session, owner, module.id or 0, LessonIn(title=lesson_title))
+            lesson = structure.add_lesson(session, owner, module.id or 0, LessonIn(title=lesson_title))
             for mat in mats:
-                service.add_material(session, owner, lesson.id or 0, _material(session, owner, mat, real))
-    service.publish_course(session, owner, course, note="首次发布")
+                structure.add_material(session, owner, lesson.id or 0, _material(session, owner, mat, real))
+    publishing.publish_course(session, owner, course, note="首次发布")
     return course
 
 
@@ -321,7 +321,7 @@ def _user(session: Session, username: str) -> User:
 
 def _finish_lessons(session: Session, user: User, course: Course, lessons: int | None, now: datetime) -> None:
     """Work through the first `lessons` lessons (all when None) as the trainee would."""
-    version = service.latest_version(session, course.id or 0)
+    version = publishing.latest_version(session, course.id or 0)
     assert version is not None
     learning.start(session, user, course.id or 0, now=now)
     all_lessons = [lesson for module in version.snapshot["modules"] for lesson in module["lessons"]]

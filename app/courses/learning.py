@@ -49,8 +49,8 @@ from app.courses.models import (
     MaterialProgress,
     Prerequisite,
 )
+from app.courses.publishing import latest_version
 from app.courses.schemas import EnrolmentIn, RuleIn
-from app.courses.service import latest_version
 
 if TYPE_CHECKING:
     from app.courses.reads import EnrolmentBrief

@@ -286,7 +286,7 @@ def test_instructor_authors_reorders_previews_and_publishes_a_course(
 def test_the_worklist_names_a_renamed_lesson_by_its_new_title(live_server: LiveServer, new_visit: Callable[..., Visit],
                                                               shot: Callable[..., Any]) -> None:
     from app.accounts import service as accounts
-    from app.courses import service
+    from app.courses import service, structure
     from app.courses.models import Course
     from app.courses.schemas import CourseIn, LessonIn, MaterialIn, ModuleIn
     from app.standards import service as standards
@@ -299,9 +299,9 @@ def test_the_worklist_names_a_renamed_lesson_by_its_new_title(live_server: LiveS
         clause = next(h.clause for h in hits if h.clause is not None and h.standard.title == ENERGY)
         curriculum = service.list_curricula(session, instructor)[0]
         course: Course = service.create_course(session, instructor, curriculum, CourseIn(title=title))
-        module = service.add_module(session, instructor, course, ModuleIn(title="用能管理"))
-        lesson = service.add_lesson(session, instructor, module.id or 0, LessonIn(title="空调温度"))
-        service.add_material(session, instructor, lesson.id or 0, MaterialIn(
+        module = structure.add_module(session, instructor, course, ModuleIn(title="用能管理"))
+        lesson = structure.add_lesson(session, instructor, module.id or 0, LessonIn(title="空调温度"))
+        structure.add_material(session, instructor, lesson.id or 0, MaterialIn(
             kind="text", title="温度设定", config={"html": "<p>夏季不低于 26℃。</p>", "clause_ids": [clause.id]}))
         course_id, lesson_id = course.id, lesson.id
 

@@ -45,7 +45,7 @@ def build_small_course(server: LiveServer, label: str) -> SmallCourse:
     from sqlmodel import select
 
     from app.accounts import service as accounts
-    from app.courses import learning, service
+    from app.courses import learning, publishing, service, structure
     from app.courses.models import Curriculum, MaterialKind
     from app.courses.schemas import CourseIn, LessonIn, MaterialIn, ModuleIn
     from app.standards import service as standards
@@ -62,25 +62,25 @@ def build_small_course(server: LiveServer, label: str) -> SmallCourse:
         clause = next(h.clause for h in hits if h.clause is not None and h.clause.body)
         course = service.create_course(session, instructor, curriculum, CourseIn(
             title=title, summary="浏览器测试专用的小课程：读一段文字、翻一本图解、到一个实训场景。", hours=COURSE_HOURS))
-        module = service.add_module(session, instructor, course, ModuleIn(title="日常保洁"))
-        first = service.add_lesson(session, instructor, module.id or 0, LessonIn(title="保洁的顺序"))
-        service.add_material(session, instructor, first.id or 0, MaterialIn(
+        module = structure.add_module(session, instructor, course, ModuleIn(title="日常保洁"))
+        first = structure.add_lesson(session, instructor, module.id or 0, LessonIn(title="保洁的顺序"))
+        structure.add_material(session, instructor, first.id or 0, MaterialIn(
             kind=MaterialKind.text, title="保洁要点", config={
                 "html": "<p>保洁工作要<strong>按顺序</strong>进行，先高后低、先里后外。</p><ul><li>先除尘</li><li>再湿拖</li></ul>",
                 "clause_ids": [clause.id]}))
-        service.add_material(session, instructor, first.id or 0, MaterialIn(
+        structure.add_material(session, instructor, first.id or 0, MaterialIn(
             kind=MaterialKind.picture_book, title="图解：三步做好保洁",
             config={"pages": [{"image": image, "caption": caption} for image, caption in BOOK_PAGES]}))
-        second = service.add_lesson(session, instructor, module.id or 0, LessonIn(title="实训场景"))
-        service.add_material(session, instructor, second.id or 0, MaterialIn(
+        second = structure.add_lesson(session, instructor, module.id or 0, LessonIn(title="实训场景"))
+        structure.add_material(session, instructor, second.id or 0, MaterialIn(
             kind=MaterialKind.scene, title="实训场景：保洁工具间", config={
                 "name": "保洁工具间", "location": "实训基地一楼 105 室", "equipment": ["洗地机", "尘推", "分色抹布"],
                 "opening_hours": [{"weekdays": [1, 2, 3, 4, 5], "opens": "08:30", "closes": "17:00"}],
                 "notes": "进入工具间请穿防滑鞋。"}))
-        service.add_material(session, instructor, second.id or 0, MaterialIn(
+        structure.add_material(session, instructor, second.id or 0, MaterialIn(
             kind=MaterialKind.video, title="示范：洗地机的使用（选学）", is_required=False,
             config={"asset_id": "demo-video-scrubber", "duration_s": 300}))
-        service.publish_course(session, instructor, course, note="浏览器测试")
+        publishing.publish_course(session, instructor, course, note="浏览器测试")
         username = f"learner_{label}_{suffix}"
         trainee = make_live_user(session, username, f"测试学员{suffix}")
         learning.enrol(session, admin, course, trainee)

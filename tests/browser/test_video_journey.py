@@ -81,7 +81,7 @@ def course_skeleton(server: LiveServer) -> Skeleton:
     from sqlmodel import select
 
     from app.accounts import service as accounts
-    from app.courses import service
+    from app.courses import service, structure
     from app.courses.models import Curriculum
     from app.courses.schemas import CourseIn, LessonIn, ModuleIn
 
@@ -93,8 +93,8 @@ def course_skeleton(server: LiveServer) -> Skeleton:
         assert curriculum is not None
         course = service.create_course(session, instructor, curriculum, CourseIn(
             title=f"会议桌签摆放（视频{suffix}）", summary="浏览器测试：看一段示范视频。", hours=Decimal("0.5")))
-        module = service.add_module(session, instructor, course, ModuleIn(title="会前准备"))
-        lesson = service.add_lesson(session, instructor, module.id or 0, LessonIn(title="桌签摆放示范"))
+        module = structure.add_module(session, instructor, course, ModuleIn(title="会前准备"))
+        lesson = structure.add_lesson(session, instructor, module.id or 0, LessonIn(title="桌签摆放示范"))
         trainee = make_live_user(session, f"video_learner_{suffix}", f"视频学员{suffix}")
         return Skeleton(course.id or 0, lesson.id or 0, trainee.username)
 

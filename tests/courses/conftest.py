@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session
 
 from app.accounts.models import OrgUnit, Role, Tier, User
-from app.courses import service
+from app.courses import publishing, service, structure
 from app.courses.models import Course, Curriculum, Material
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, ModuleIn
 from tests.factories import make_user
@@ -49,14 +49,14 @@ def build_course(session: Session, curriculum: Curriculum, instructor: User) -> 
     def build(title: str = "会议服务", *, owner: User | None = None, hours: str = "2", publish: bool = True) -> Built:
         owner = owner or instructor
         course = service.create_course(session, owner, curriculum, CourseIn(title=title, hours=Decimal(hours)))
-        module = service.add_module(session, owner, course, ModuleIn(title="会前准备"))
-        l1 = service.add_lesson(session, owner, module.id or 0, LessonIn(title="桌签摆放"))
-        l2 = service.add_lesson(session, owner, module.id or 0, LessonIn(title="茶水服务"))
-        mats = [service.add_material(session, owner, l1.id or 0, MaterialIn(kind="text", title="要点", config=TEXT)),
-                service.add_material(session, owner, l1.id or 0, MaterialIn(kind="picture_book", title="图解", config=BOOK)),
-                service.add_material(session, owner, l2.id or 0, MaterialIn(kind="video", title="示范", config=VIDEO))]
+        module = structure.add_module(session, owner, course, ModuleIn(title="会前准备"))
+        l1 = structure.add_lesson(session, owner, module.id or 0, LessonIn(title="桌签摆放"))
+        l2 = structure.add_lesson(session, owner, module.id or 0, LessonIn(title="茶水服务"))
+        mats = [structure.add_material(session, owner, l1.id or 0, MaterialIn(kind="text", title="要点", config=TEXT)),
+                structure.add_material(session, owner, l1.id or 0, MaterialIn(kind="picture_book", title="图解", config=BOOK)),
+                structure.add_material(session, owner, l2.id or 0, MaterialIn(kind="video", title="示范", config=VIDEO))]
         if publish:
-            service.publish_course(session, owner, course)
+            publishing.publish_course(session, owner, course)
         session.commit()
         return Built(course, mats)
 

@@ -168,24 +168,24 @@ def test_curricula_create_update_archive(client, session, admin, district_admin,
 
 def test_move_lesson_and_material(client, session, instructor, user_factory, build_course) -> None:
     from app.accounts.models import Role
-    from app.courses import service
+    from app.courses import structure
     from app.courses.schemas import ModuleIn
 
     built = build_course(publish=False)
-    first = service.modules_of(session, built.id)[0]
-    second = service.add_module(session, instructor, built.course, ModuleIn(title="会中服务"))
+    first = structure.modules_of(session, built.id)[0]
+    second = structure.add_module(session, instructor, built.course, ModuleIn(title="会中服务"))
     other = build_course("另一门课", publish=False)
     session.commit()
-    lesson_a, lesson_b = (lesson.id for lesson in service.lessons_of(session, first.id))
+    lesson_a, lesson_b = (lesson.id for lesson in structure.lessons_of(session, first.id))
     headers = api_token(client, "instructor1")
     moved = client.post(f"/api/v1/lessons/{lesson_a}/move", headers=headers, json={"module_id": second.id})
     assert moved.status_code == 200 and moved.json() == {"id": str(lesson_a), "parent_id": str(second.id), "position": 0}
     session.expire_all()
-    assert [(les.id, les.position) for les in service.lessons_of(session, first.id)] == [(lesson_b, 0)]
+    assert [(les.id, les.position) for les in structure.lessons_of(session, first.id)] == [(lesson_b, 0)]
     book = built.materials[1]
     moved = client.post(f"/api/v1/materials/{book.id}/move", headers=headers, json={"lesson_id": lesson_b, "position": 0})
     assert moved.json() == {"id": str(book.id), "parent_id": str(lesson_b), "position": 0}
-    other_module = service.modules_of(session, other.id)[0]
+    other_module = structure.modules_of(session, other.id)[0]
     across = client.post(f"/api/v1/lessons/{lesson_a}/move", headers=headers, json={"module_id": other_module.id})
     assert across.status_code == 422 and across.headers["content-type"].startswith(PROBLEM)
     negative = client.post(f"/api/v1/lessons/{lesson_a}/move", headers=headers, json={"module_id": second.id, "position": -1})

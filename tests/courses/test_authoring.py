@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from app.accounts.models import Role, Tier
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.courses import service
+from app.courses import publishing, service, structure
 from app.courses.models import CourseVersion
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
 from app.standards import service as standards
@@ -24,25 +24,25 @@ def titles(items) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_structure_is_ordered_and_reorderable(session, build_course, instructor) -> None:
     built = build_course(publish=False)
-    tree = service.draft_tree(session, instructor, built.course)
+    tree = publishing.draft_tree(session, instructor, built.course)
     module = tree[0].module
     assert titles(dl.lesson for dl in tree[0].lessons) == ["桌签摆放", "茶水服务"]
     ids = [dl.lesson.id for dl in tree[0].lessons]
-    service.reorder_lessons(session, instructor, module.id, list(reversed(ids)))
-    assert titles(service.lessons_of(session, module.id)) == ["茶水服务", "桌签摆放"]
-    lesson = service.lessons_of(session, module.id)[1]
-    mats = service.materials_of(session, lesson.id)
-    service.reorder_materials(session, instructor, lesson.id, [mats[1].id, mats[0].id])
-    assert titles(service.materials_of(session, lesson.id)) == ["图解", "要点"]
+    structure.reorder_lessons(session, instructor, module.id, list(reversed(ids)))
+    assert titles(structure.lessons_of(session, module.id)) == ["茶水服务", "桌签摆放"]
+    lesson = structure.lessons_of(session, module.id)[1]
+    mats = structure.materials_of(session, lesson.id)
+    structure.reorder_materials(session, instructor, lesson.id, [mats[1].id, mats[0].id])
+    assert titles(structure.materials_of(session, lesson.id)) == ["图解", "要点"]
     with pytest.raises(ValidationFailed):
-        service.reorder_materials(session, instructor, lesson.id, [mats[0].id])  # must list every item
-    second = service.add_module(session, instructor, built.course, ModuleIn(title="会后"))
-    service.reorder_modules(session, instructor, built.course, [second.id, module.id])
-    assert titles(service.modules_of(session, built.id)) == ["会后", "会前准备"]
-    service.move_lesson(session, instructor, lesson.id, second.id)
-    assert titles(service.lessons_of(session, second.id)) == ["桌签摆放"]
-    service.remove_material(session, instructor, mats[1].id)
-    assert titles(service.materials_of(session, lesson.id)) == ["要点"]
+        structure.reorder_materials(session, instructor, lesson.id, [mats[0].id])  # must list every item
+    second = structure.add_module(session, instructor, built.course, ModuleIn(title="会后"))
+    structure.reorder_modules(session, instructor, built.course, [second.id, module.id])
+    assert titles(structure.modules_of(session, built.id)) == ["会后", "会前准备"]
+    structure.move_lesson(session, instructor, lesson.id, second.id)
+    assert titles(structure.lessons_of(session, second.id)) == ["桌签摆放"]
+    structure.remove_material(session, instructor, mats[1].id)
+    assert titles(structure.materials_of(session, lesson.id)) == ["要点"]
 
 
 def test_prerequisites_refuse_self_unknown_and_cycles(session, build_course, instructor) -> None:
@@ -60,28 +60,28 @@ def test_prerequisites_refuse_self_unknown_and_cycles(session, build_course, ins
 
 def test_publish_freezes_a_snapshot_and_drafts_do_not_touch_it(session, build_course, instructor) -> None:
     built = build_course()
-    v1 = service.latest_version(session, built.id)
+    v1 = publishing.latest_version(session, built.id)
     assert v1 is not None and v1.number == 1 and not built.course.has_draft_changes
     frozen = v1.snapshot["modules"][0]["lessons"][0]["materials"][0]
     assert frozen["id"] == built.materials[0].id and frozen["config"]["html"] == "<p>桌签应居中摆放。</p>"
-    service.update_material(session, instructor, built.materials[0].id,
+    structure.update_material(session, instructor, built.materials[0].id,
                             MaterialUpdate(title="要点（新）", config={"html": "<p>新内容</p>"}))
     assert built.course.has_draft_changes
     session.expire_all()
     again = session.get(CourseVersion, v1.id)
     assert again.snapshot["modules"][0]["lessons"][0]["materials"][0]["config"]["html"] == "<p>桌签应居中摆放。</p>"
-    v2 = service.publish_course(session, instructor, built.course)
+    v2 = publishing.publish_course(session, instructor, built.course)
     assert v2.number == 2 and v2.snapshot["modules"][0]["lessons"][0]["materials"][0]["title"] == "要点（新）"
 
 
 def test_publish_needs_lessons_with_materials(session, curriculum, instructor) -> None:
     course = service.create_course(session, instructor, curriculum, CourseIn(title="空"))
     with pytest.raises(ValidationFailed):
-        service.publish_course(session, instructor, course)
-    module = service.add_module(session, instructor, course, ModuleIn(title="一"))
-    service.add_lesson(session, instructor, module.id, LessonIn(title="无材料"))
+        publishing.publish_course(session, instructor, course)
+    module = structure.add_module(session, instructor, course, ModuleIn(title="一"))
+    structure.add_lesson(session, instructor, module.id, LessonIn(title="无材料"))
     with pytest.raises(ValidationFailed):
-        service.publish_course(session, instructor, course)
+        publishing.publish_course(session, instructor, course)
 
 
 def test_permissions(session, org, build_course, instructor, trainee, admin, district_admin, curriculum) -> None:
@@ -92,9 +92,9 @@ def test_permissions(session, org, build_course, instructor, trainee, admin, dis
     with pytest.raises(PermissionDenied):
         service.update_course(session, other, built.course, CourseIn(title="改别人的"))
     with pytest.raises(PermissionDenied):
-        service.add_module(session, other, built.course, ModuleIn(title="x"))
+        structure.add_module(session, other, built.course, ModuleIn(title="x"))
     with pytest.raises(NotFound):
-        service.draft_tree(session, other, built.course)
+        publishing.draft_tree(session, other, built.course)
     service.update_course(session, admin, built.course, CourseIn(title="管理员可改"))
     # district admins: curricula of their own subtree only
     with pytest.raises(PermissionDenied):
@@ -119,7 +119,7 @@ def test_archived_course_cannot_be_edited(session, build_course, instructor) -> 
     built = build_course()
     service.archive_course(session, instructor, built.course)
     with pytest.raises(Conflict):
-        service.add_module(session, instructor, built.course, ModuleIn(title="x"))
+        structure.add_module(session, instructor, built.course, ModuleIn(title="x"))
 
 
 def test_material_citations_reach_the_standards_worklist(session, build_course, instructor, admin, make_standard) -> None:
@@ -128,16 +128,16 @@ def test_material_citations_reach_the_standards_worklist(session, build_course, 
     clauses = {c.number: c for c in standards.clauses_of(session, version)}
     built = build_course()
     # an explicit citation on a video, and a text made of clause references
-    service.cite_clause(session, instructor, built.materials[2].id, clauses["3.2"].id)
+    structure.cite_clause(session, instructor, built.materials[2].id, clauses["3.2"].id)
     lesson_id = built.materials[0].lesson_id
-    text = service.add_material(session, instructor, lesson_id, MaterialIn(kind="text", title="条款", config={
+    text = structure.add_material(session, instructor, lesson_id, MaterialIn(kind="text", title="条款", config={
         "clause_ids": [clauses["3.1.1"].id, clauses["3.1.2"].id]}))
-    assert {c.clause_id for c in service.material_citations(session, text.id)} == {clauses["3.1.1"].id, clauses["3.1.2"].id}
+    assert {c.clause_id for c in structure.material_citations(session, text.id)} == {clauses["3.1.1"].id, clauses["3.1.2"].id}
     cited = standards.citations_of_clause(session, clauses["3.2"])
     assert [(c.target_type, c.target_id, c.owner_id) for c in cited] == [("course_material", str(built.materials[2].id), instructor.id)]
     # dropping a clause from the text drops its citation
-    service.update_material(session, instructor, text.id, MaterialUpdate(title="条款", config={"clause_ids": [clauses["3.1.1"].id]}))
-    assert [c.clause_id for c in service.material_citations(session, text.id)] == [clauses["3.1.1"].id]
+    structure.update_material(session, instructor, text.id, MaterialUpdate(title="条款", config={"clause_ids": [clauses["3.1.1"].id]}))
+    assert [c.clause_id for c in structure.material_citations(session, text.id)] == [clauses["3.1.1"].id]
 
     # revising the standard puts both materials on the course owner's worklist
     standards.start_revision(session, instructor, version)
@@ -146,19 +146,19 @@ def test_material_citations_reach_the_standards_worklist(session, build_course, 
     assert {i.citation.target_id for i in items} == {str(built.materials[2].id), str(text.id)}
     assert {i.citation.url for i in items} == {f"/author/courses/{built.id}#material-{m}" for m in (built.materials[2].id, text.id)}
     # renaming the lesson, its module or the course renames the worklist's rows too
-    service.update_lesson(session, instructor, lesson_id, LessonIn(title="桌签与席卡"))
+    structure.update_lesson(session, instructor, lesson_id, LessonIn(title="桌签与席卡"))
     service.update_course(session, instructor, built.course, CourseIn(title="会议服务规范", hours=built.course.hours))
     session.expire_all()
     labels = {c.label for c in standards.citations_of_clause(session, clauses["3.1.1"])}
     assert labels == {"会议服务规范 · 桌签与席卡 · 条款"}
     # a removed material's citations go with it
-    service.remove_material(session, instructor, text.id)
-    assert service.material_citations(session, text.id) == []
+    structure.remove_material(session, instructor, text.id)
+    assert structure.material_citations(session, text.id) == []
     assert session.exec(select(ReviewItem)).all() is not None
 
 
 def test_text_citing_an_unknown_clause_is_refused(session, build_course, instructor) -> None:
     built = build_course(publish=False)
     with pytest.raises(NotFound):
-        service.add_material(session, instructor, built.materials[0].lesson_id,
+        structure.add_material(session, instructor, built.materials[0].lesson_id,
                              MaterialIn(kind="text", title="x", config={**TEXT, "clause_ids": [987_654]}))

@@ -11,7 +11,8 @@ from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from app.accounts.models import Role
-from app.courses import learning, service
+from app.courses import learning, service, structure
+from app.courses.schemas import ModuleIn
 from tests.helpers import csrf_from, login
 
 HX = {"HX-Request": "true"}
@@ -27,7 +28,7 @@ def post(client, path: str, data: dict, *, headers: dict | None = None):  # type
 
 def lesson_ids(session, module_id: int) -> list[int]:  # type: ignore[no-untyped-def]
     session.expire_all()
-    return [lesson.id for lesson in service.lessons_of(session, module_id)]
+    return [lesson.id for lesson in structure.lessons_of(session, module_id)]
 
 
 @pytest.mark.parametrize("path", ["/author/courses", "/author/courses/1", "/author/reports/progress"])
@@ -97,7 +98,7 @@ def test_other_instructor_cannot_edit(client, session, user_factory, build_cours
     user_factory(Role.instructor, username="other1")
     login(client, "other1")
     assert client.get(f"/author/courses/{built.id}").status_code == 404
-    module_id = service.modules_of(session, built.id)[0].id
+    module_id = structure.modules_of(session, built.id)[0].id
     assert post(client, f"/author/modules/{module_id}/title", {"title": "改"}).status_code == 404
     assert post(client, f"/author/courses/{built.id}/publish", {}).status_code == 404
     assert client.get(f"/author/courses/{built.id}/preview").status_code == 404
@@ -105,7 +106,7 @@ def test_other_instructor_cannot_edit(client, session, user_factory, build_cours
 
 def test_inline_title_edit(client, session, instructor, build_course) -> None:
     built = build_course()
-    module = service.modules_of(session, built.id)[0]
+    module = structure.modules_of(session, built.id)[0]
     login(client, "instructor1")
     form = client.get(f"/author/modules/{module.id}/title?edit=1", headers=HX)
     assert soup(form).find("form", id=f"module-title-{module.id}") is not None
@@ -114,13 +115,13 @@ def test_inline_title_edit(client, session, instructor, build_course) -> None:
     span = soup(saved).find(id=f"module-title-{module.id}")
     assert span.name == "span" and span.select_one(".au-title-text").get_text() == "会前筹备"
     session.expire_all()
-    assert service.modules_of(session, built.id)[0].title == "会前筹备"
+    assert structure.modules_of(session, built.id)[0].title == "会前筹备"
     empty = post(client, f"/author/modules/{module.id}/title", {"title": ""}, headers=HX)
     assert empty.status_code == 422 and soup(empty).find(class_="error-text") is not None
     material = built.materials[0]
     post(client, f"/author/materials/{material.id}/title", {"title": "要点一览"}, headers=HX)
     session.expire_all()
-    assert service.materials_of(session, material.lesson_id)[0].title == "要点一览"
+    assert structure.materials_of(session, material.lesson_id)[0].title == "要点一览"
     assert client.get(f"/author/widgets/{module.id}/title").status_code == 404
 
 
@@ -129,28 +130,28 @@ def test_add_module_lesson_material_and_remove(client, session, instructor, buil
     login(client, "instructor1")
     added = post(client, f"/author/courses/{built.id}/modules", {"title": "会后整理"}, headers=HX)
     assert added.status_code == 200 and "会后整理" in soup(added).find(id="course-tree").get_text()
-    module = service.modules_of(session, built.id)[-1]
+    module = structure.modules_of(session, built.id)[-1]
     post(client, f"/author/modules/{module.id}/lessons", {"title": "清场", "course_id": built.id}, headers=HX)
-    lesson = service.lessons_of(session, module.id)[0]
+    lesson = structure.lessons_of(session, module.id)[0]
     new_page = client.get(f"/author/lessons/{lesson.id}/materials/new?kind=scene")
     assert soup(new_page).find(id="f-location") is not None
     response = post(client, f"/author/lessons/{lesson.id}/materials", {
         "course_id": built.id, "kind": "scene", "title": "会议室", "is_required": "1", "name": "第一会议室", "location": "行政中心3楼",
         "equipment": "投影仪\n话筒"})
     assert response.status_code == 303
-    (scene,) = service.materials_of(session, lesson.id)
+    (scene,) = structure.materials_of(session, lesson.id)
     assert scene.config["equipment"] == ["投影仪", "话筒"]
     text = post(client, f"/author/lessons/{lesson.id}/materials", {
         "course_id": built.id, "kind": "text", "title": "说明", "is_required": "1", "html": "<p>好</p><script>alert(1)</script>"})
     assert text.status_code == 303
-    stored = service.materials_of(session, lesson.id)[1]
+    stored = structure.materials_of(session, lesson.id)[1]
     assert stored.config["html"] == "<p>好</p>"
     bad = post(client, f"/author/lessons/{lesson.id}/materials", {"course_id": built.id, "kind": "video", "title": "无", "asset_id": ""})
-    assert bad.status_code == 303 and len(service.materials_of(session, lesson.id)) == 2
+    assert bad.status_code == 303 and len(structure.materials_of(session, lesson.id)) == 2
     removed = post(client, f"/author/materials/{scene.id}/remove", {}, headers=HX)
     assert removed.status_code == 200 and soup(removed).find(id=f"material-{scene.id}") is None
     session.expire_all()
-    assert [m.title for m in service.materials_of(session, lesson.id)] == ["说明"]
+    assert [m.title for m in structure.materials_of(session, lesson.id)] == ["说明"]
 
 
 def test_material_edit_page_and_clause_search(client, session, admin, instructor, build_course, make_standard) -> None:
@@ -168,15 +169,15 @@ def test_material_edit_page_and_clause_search(client, session, admin, instructor
                                                                "clause_ids": [clause_id]})
     assert saved.status_code == 303
     session.expire_all()
-    assert service.materials_of(session, material.lesson_id)[0].config["clause_ids"] == [clause_id]
-    assert len(service.material_citations(session, material.id)) == 1
+    assert structure.materials_of(session, material.lesson_id)[0].config["clause_ids"] == [clause_id]
+    assert len(structure.material_citations(session, material.id)) == 1
     editor = client.get(f"/author/courses/{built.id}")
     assert soup(editor).select(f"#material-{material.id} .au-clause")
 
 
 def test_reorder_by_drag_posts_the_whole_order(client, session, instructor, build_course) -> None:
     built = build_course(publish=False)
-    module_id = service.modules_of(session, built.id)[0].id
+    module_id = structure.modules_of(session, built.id)[0].id
     first, second = lesson_ids(session, module_id)
     login(client, "instructor1")
     response = post(client, f"/author/courses/{built.id}/order", {"scope": "lessons", "parent_id": module_id, "ids": [second, first]},
@@ -195,8 +196,8 @@ def test_reorder_by_drag_posts_the_whole_order(client, session, instructor, buil
 def test_reorder_refuses_bad_ids_and_other_courses(client, session, instructor, build_course) -> None:
     built = build_course(publish=False)
     other = build_course("另一门课", publish=False)
-    module_id = service.modules_of(session, built.id)[0].id
-    other_module = service.modules_of(session, other.id)[0].id
+    module_id = structure.modules_of(session, built.id)[0].id
+    other_module = structure.modules_of(session, other.id)[0].id
     before = lesson_ids(session, module_id)
     other_lessons = lesson_ids(session, other_module)
     login(client, "instructor1")
@@ -217,7 +218,7 @@ def test_reorder_refuses_bad_ids_and_other_courses(client, session, instructor, 
 
 def test_move_up_and_down_buttons(client, session, instructor, build_course) -> None:
     built = build_course(publish=False)
-    module_id = service.modules_of(session, built.id)[0].id
+    module_id = structure.modules_of(session, built.id)[0].id
     first, second = lesson_ids(session, module_id)
     login(client, "instructor1")
     page = soup(client.get(f"/author/courses/{built.id}"))
@@ -233,7 +234,7 @@ def test_move_up_and_down_buttons(client, session, instructor, build_course) -> 
     post(client, f"/author/courses/{built.id}/move", {"scope": "materials", "parent_id": material.lesson_id, "item_id": material.id,
                                                       "direction": "down"})
     session.expire_all()
-    assert [m.id for m in service.materials_of(session, material.lesson_id)][1] == material.id
+    assert [m.id for m in structure.materials_of(session, material.lesson_id)][1] == material.id
 
 
 def test_preview_shows_the_draft_marked_as_preview(client, session, instructor, build_course) -> None:
@@ -313,8 +314,8 @@ def test_course_details_and_prerequisites_all_or_nothing(client, session, instru
 
 def test_move_to_another_module_and_lesson(client, session, instructor, build_course) -> None:
     built = build_course(publish=False)
-    first = service.modules_of(session, built.id)[0]
-    second = service.add_module(session, instructor, built.course, service.ModuleIn(title="会中服务"))
+    first = structure.modules_of(session, built.id)[0]
+    second = structure.add_module(session, instructor, built.course, ModuleIn(title="会中服务"))
     session.commit()
     lesson_a, lesson_b = lesson_ids(session, first.id)
     login(client, "instructor1")
@@ -330,20 +331,20 @@ def test_move_to_another_module_and_lesson(client, session, instructor, build_co
     tree = soup(moved)
     assert tree.select_one(f"#module-{second.id} #lesson-{lesson_a}") is not None
     assert lesson_ids(session, first.id) == [lesson_b] and lesson_ids(session, second.id) == [lesson_a]
-    assert [lesson.position for lesson in service.lessons_of(session, first.id)] == [0]
+    assert [lesson.position for lesson in structure.lessons_of(session, first.id)] == [0]
 
     book = built.materials[1]
     without_js = post(client, f"/author/materials/{book.id}/move-to", {"parent_id": lesson_b})
     assert without_js.status_code == 303 and without_js.headers["location"].endswith(f"#material-{book.id}")
     session.expire_all()
-    assert [m.title for m in service.materials_of(session, lesson_b)] == ["示范", "图解"]
+    assert [m.title for m in structure.materials_of(session, lesson_b)] == ["示范", "图解"]
 
 
 def test_move_to_is_refused_across_courses_and_for_others(client, session, instructor, org, build_course) -> None:
     built = build_course(publish=False)
     other = build_course("另一门课", publish=False)
-    module_id = service.modules_of(session, built.id)[0].id
-    other_module = service.modules_of(session, other.id)[0].id
+    module_id = structure.modules_of(session, built.id)[0].id
+    other_module = structure.modules_of(session, other.id)[0].id
     before = lesson_ids(session, module_id)
     login(client, "instructor1")
     refused = post(client, f"/author/lessons/{before[0]}/move-to", {"parent_id": other_module}, headers=HX)
@@ -401,7 +402,7 @@ def test_instructor_home_lists_own_courses_and_open_reviews(client, session, bui
     built = build_course("会场布置")
     version = make_standard(instructor, publish_by=admin).versions[0]
     clause = standards.clauses_of(session, version)[0]
-    service.add_material(session, instructor, built.materials[0].lesson_id,
+    structure.add_material(session, instructor, built.materials[0].lesson_id,
                          MaterialIn(kind="text", title="条款", config={"clause_ids": [clause.id]}))
     session.commit()
     login(client, "instructor1")

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from app.accounts.models import Role, Tier
 from app.core.errors import Conflict, NotFound, PermissionDenied
-from app.courses import learning, reads, reports, service
+from app.courses import learning, publishing, reads, reports, service, structure
 from app.courses.models import Enrolment, HoursEntry
 from app.courses.schemas import EnrolmentIn, MaterialIn, MaterialUpdate, RuleIn
 from tests.courses.conftest import TEXT
@@ -135,9 +135,9 @@ def test_new_version_does_not_change_what_enrolled_trainees_see(session, build_c
     learning.enrol(session, admin, built.course, trainee)
     text, book, video = built.materials
     learning.mark_read(session, trainee, built.id, text.id, now=T0)
-    service.update_material(session, instructor, text.id, MaterialUpdate(title="要点 v2", config={"html": "<p>第二版</p>"}))
-    extra = service.add_material(session, instructor, video.lesson_id, MaterialIn(kind="text", title="新增", config=TEXT))
-    service.publish_course(session, instructor, built.course)
+    structure.update_material(session, instructor, text.id, MaterialUpdate(title="要点 v2", config={"html": "<p>第二版</p>"}))
+    extra = structure.add_material(session, instructor, video.lesson_id, MaterialIn(kind="text", title="新增", config=TEXT))
+    publishing.publish_course(session, instructor, built.course)
     view = reads.lesson_view(session, trainee, built.id, text.lesson_id, now=T0)
     assert view.version_number == 1 and view.materials[0].material["config"]["html"] == "<p>桌签应居中摆放。</p>"
     assert view.materials[0].completed  # the record survived the republish
@@ -245,12 +245,12 @@ def build_course_committed(committed_database):  # type: ignore[no-untyped-def]
         trainee = make_user(s, Role.trainee, username="c_trainee")
         cur = service.create_curriculum(s, adm, CurriculumIn(title="并发", tier=Tier.execution))
         course = service.create_course(s, adm, cur, CourseIn(title="并发课程", hours=Decimal("3")))
-        module = service.add_module(s, adm, course, ModuleIn(title="一"))
-        lesson = service.add_lesson(s, adm, module.id, LessonIn(title="一"))
-        text = service.add_material(s, adm, lesson.id, MaterialIn(kind="text", title="文", config=TEXT))
-        service.add_material(s, adm, lesson.id, MaterialIn(kind="picture_book", title="图", config=BOOK, is_required=False))
-        video = service.add_material(s, adm, lesson.id, MaterialIn(kind="video", title="视频", config=VIDEO))
-        service.publish_course(s, adm, course)
+        module = structure.add_module(s, adm, course, ModuleIn(title="一"))
+        lesson = structure.add_lesson(s, adm, module.id, LessonIn(title="一"))
+        text = structure.add_material(s, adm, lesson.id, MaterialIn(kind="text", title="文", config=TEXT))
+        structure.add_material(s, adm, lesson.id, MaterialIn(kind="picture_book", title="图", config=BOOK, is_required=False))
+        video = structure.add_material(s, adm, lesson.id, MaterialIn(kind="video", title="视频", config=VIDEO))
+        publishing.publish_course(s, adm, course)
         learning.enrol(s, adm, course, trainee)
         learning.mark_read(s, trainee, course.id, text.id, now=T0)
         ids = (course.id, trainee.id, video.id)

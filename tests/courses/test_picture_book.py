@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.core.errors import ValidationFailed
-from app.courses import learning, materials, picture_book, service
+from app.courses import learning, materials, picture_book, publishing, service, structure
 from app.courses.media_access import assets_of_snapshot
 from app.courses.models import Course, Curriculum, Material
 from app.courses.schemas import CourseIn, LessonIn, MaterialIn, ModuleIn
@@ -109,12 +109,12 @@ class Book:
 def book(session: Session, curriculum: Curriculum, instructor: User, admin: User, trainee: User) -> Book:
     img, pdf = image_asset(session, instructor), pdf_asset(session, instructor, pages=2)
     course = service.create_course(session, instructor, curriculum, CourseIn(title="图册课", hours=Decimal("1")))
-    module = service.add_module(session, instructor, course, ModuleIn(title="会前准备"))
-    lesson = service.add_lesson(session, instructor, module.id or 0, LessonIn(title="桌签摆放"))
-    material = service.add_material(session, instructor, lesson.id or 0, MaterialIn(kind="picture_book", title="图解", config={
+    module = structure.add_module(session, instructor, course, ModuleIn(title="会前准备"))
+    lesson = structure.add_lesson(session, instructor, module.id or 0, LessonIn(title="桌签摆放"))
+    material = structure.add_material(session, instructor, lesson.id or 0, MaterialIn(kind="picture_book", title="图解", config={
         "pages": [{"image": img.id, "caption": "照片"}, {"image": f"{pdf.id}#p2", "caption": "标准第二页"},
                   {"image": f"{pdf.id}#p1", "caption": "标准第一页"}]}))
-    service.publish_course(session, instructor, course)
+    publishing.publish_course(session, instructor, course)
     learning.enrol(session, admin, course, trainee)
     learning.start(session, trainee, course.id or 0)
     session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from app.courses import learning, service
+from app.courses import learning, service, structure
 from app.courses.models import Course
 from tests.helpers import counting, login
 
@@ -50,8 +50,8 @@ def test_home_query_count_does_not_grow_with_courses(client, session, engine, ad
 
 def test_lesson_page_query_count(client, session, engine, admin, trainee, build_course) -> None:  # type: ignore[no-untyped-def]
     courses = _enrol_in(session, admin, trainee, build_course, ["会议服务", "安全保卫", "保洁服务"], start=True)
-    lesson_id = service.modules_of(session, courses[1].id or 0)[0].id or 0
-    lesson_id = service.lessons_of(session, lesson_id)[0].id or 0
+    lesson_id = structure.modules_of(session, courses[1].id or 0)[0].id or 0
+    lesson_id = structure.lessons_of(session, lesson_id)[0].id or 0
     login(client, "trainee1")
     assert client.get(f"/learn/lessons/{lesson_id}").status_code == 200
     with counting(engine) as statements:

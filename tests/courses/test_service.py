@@ -8,7 +8,7 @@ import pytest
 
 from app.accounts.models import Role, Tier
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.courses import service
+from app.courses import service, structure
 from app.courses.schemas import CourseIn, CurriculumIn, CurriculumPatch, LessonIn, MaterialIn, ModuleIn
 from app.standards import service as standards
 from tests.courses.conftest import TEXT
@@ -19,78 +19,78 @@ from tests.standards.conftest import MEETING_TEXT, first_version
 def layout(session, course_id: int) -> list[tuple[str, list[tuple[int, str]]]]:  # type: ignore[no-untyped-def]
     """Every module with its lessons as (position, title), straight from the tables."""
     session.expire_all()
-    return [(m.title, [(les.position, les.title) for les in service.lessons_of(session, m.id)])
-            for m in service.modules_of(session, course_id)]
+    return [(m.title, [(les.position, les.title) for les in structure.lessons_of(session, m.id)])
+            for m in structure.modules_of(session, course_id)]
 
 
 @pytest.fixture
 def two_modules(session, build_course, instructor):  # type: ignore[no-untyped-def]
     built = build_course(publish=False)
-    first = service.modules_of(session, built.id)[0]
-    second = service.add_module(session, instructor, built.course, ModuleIn(title="会中服务"))
+    first = structure.modules_of(session, built.id)[0]
+    second = structure.add_module(session, instructor, built.course, ModuleIn(title="会中服务"))
     for title in ("引导入座", "会场巡视"):
-        service.add_lesson(session, instructor, second.id, LessonIn(title=title))
+        structure.add_lesson(session, instructor, second.id, LessonIn(title=title))
     session.commit()
     return built, first, second
 
 
 def test_move_lesson_renumbers_both_modules(session, instructor, two_modules) -> None:
     built, first, second = two_modules
-    lesson = service.lessons_of(session, first.id)[0]  # 桌签摆放
-    service.move_lesson(session, instructor, lesson.id, second.id, position=1)
+    lesson = structure.lessons_of(session, first.id)[0]  # 桌签摆放
+    structure.move_lesson(session, instructor, lesson.id, second.id, position=1)
     assert layout(session, built.id) == [("会前准备", [(0, "茶水服务")]), ("会中服务", [(0, "引导入座"), (1, "桌签摆放"), (2, "会场巡视")])]
-    service.move_lesson(session, instructor, lesson.id, first.id)  # back, to the end
+    structure.move_lesson(session, instructor, lesson.id, first.id)  # back, to the end
     assert layout(session, built.id) == [("会前准备", [(0, "茶水服务"), (1, "桌签摆放")]),
                                          ("会中服务", [(0, "引导入座"), (1, "会场巡视")])]
-    service.move_lesson(session, instructor, lesson.id, first.id, position=0)  # within its own module
+    structure.move_lesson(session, instructor, lesson.id, first.id, position=0)  # within its own module
     assert layout(session, built.id)[0] == ("会前准备", [(0, "桌签摆放"), (1, "茶水服务")])
-    service.move_lesson(session, instructor, lesson.id, second.id, position=99)  # past the end: the end
+    structure.move_lesson(session, instructor, lesson.id, second.id, position=99)  # past the end: the end
     assert layout(session, built.id)[1][1][-1] == (2, "桌签摆放")
     assert built.course.has_draft_changes
 
 
 def test_move_lesson_ignores_removed_siblings(session, instructor, two_modules) -> None:
     built, first, second = two_modules
-    service.remove_lesson(session, instructor, service.lessons_of(session, second.id)[0].id)
-    lesson = service.lessons_of(session, first.id)[1]
-    service.move_lesson(session, instructor, lesson.id, second.id, position=0)
+    structure.remove_lesson(session, instructor, structure.lessons_of(session, second.id)[0].id)
+    lesson = structure.lessons_of(session, first.id)[1]
+    structure.move_lesson(session, instructor, lesson.id, second.id, position=0)
     assert layout(session, built.id)[1] == ("会中服务", [(0, "茶水服务"), (1, "会场巡视")])
 
 
 def test_move_only_within_the_course_and_while_editable(session, build_course, instructor, org, two_modules) -> None:
     built, first, second = two_modules
     other = build_course("别的课程", publish=False)
-    lesson = service.lessons_of(session, first.id)[0]
-    other_module = service.modules_of(session, other.id)[0]
+    lesson = structure.lessons_of(session, first.id)[0]
+    other_module = structure.modules_of(session, other.id)[0]
     with pytest.raises(ValidationFailed):
-        service.move_lesson(session, instructor, lesson.id, other_module.id)
-    other_lesson = service.lessons_of(session, other_module.id)[0]
+        structure.move_lesson(session, instructor, lesson.id, other_module.id)
+    other_lesson = structure.lessons_of(session, other_module.id)[0]
     with pytest.raises(ValidationFailed):
-        service.move_material(session, instructor, built.materials[0].id, other_lesson.id)
+        structure.move_material(session, instructor, built.materials[0].id, other_lesson.id)
     with pytest.raises(NotFound):
-        service.move_lesson(session, instructor, lesson.id, 999_999)
+        structure.move_lesson(session, instructor, lesson.id, 999_999)
     stranger = make_user(session, Role.instructor, unit=org["dept"])
     with pytest.raises(PermissionDenied):
-        service.move_lesson(session, stranger, lesson.id, second.id)
+        structure.move_lesson(session, stranger, lesson.id, second.id)
     with pytest.raises(NotFound):
-        service.item_for_edit(session, stranger, "lesson", lesson.id)
+        structure.item_for_edit(session, stranger, "lesson", lesson.id)
     service.archive_course(session, instructor, built.course)
     with pytest.raises(Conflict):
-        service.move_lesson(session, instructor, lesson.id, second.id)
+        structure.move_lesson(session, instructor, lesson.id, second.id)
     assert layout(session, built.id)[0] == ("会前准备", [(0, "桌签摆放"), (1, "茶水服务")])  # nothing moved
 
 
 def test_move_material_renumbers_both_lessons(session, instructor, two_modules) -> None:
     built, first, second = two_modules
     text, book, video = built.materials
-    target = service.lessons_of(session, second.id)[0]
-    service.add_material(session, instructor, target.id, MaterialIn(kind="text", title="引导要点", config=TEXT))
-    service.move_material(session, instructor, book.id, target.id, position=0)
+    target = structure.lessons_of(session, second.id)[0]
+    structure.add_material(session, instructor, target.id, MaterialIn(kind="text", title="引导要点", config=TEXT))
+    structure.move_material(session, instructor, book.id, target.id, position=0)
     session.expire_all()
-    assert [(m.position, m.title) for m in service.materials_of(session, text.lesson_id)] == [(0, "要点")]
-    assert [(m.position, m.title) for m in service.materials_of(session, target.id)] == [(0, "图解"), (1, "引导要点")]
-    service.move_material(session, instructor, video.id, target.id)
-    assert [m.title for m in service.materials_of(session, target.id)] == ["图解", "引导要点", "示范"]
+    assert [(m.position, m.title) for m in structure.materials_of(session, text.lesson_id)] == [(0, "要点")]
+    assert [(m.position, m.title) for m in structure.materials_of(session, target.id)] == [(0, "图解"), (1, "引导要点")]
+    structure.move_material(session, instructor, video.id, target.id)
+    assert [m.title for m in structure.materials_of(session, target.id)] == ["图解", "引导要点", "示范"]
 
 
 def test_a_moved_material_keeps_its_citations_with_the_new_lesson_in_the_label(session, instructor, admin, make_standard,
@@ -99,10 +99,10 @@ def test_a_moved_material_keeps_its_citations_with_the_new_lesson_in_the_label(s
     standard = make_standard(instructor, text=MEETING_TEXT, publish_by=admin)
     clause = standards.clauses_of(session, first_version(standard))[0]
     video = built.materials[2]
-    service.cite_clause(session, instructor, video.id, clause.id)
-    target = service.lessons_of(session, second.id)[1]
-    service.move_material(session, instructor, video.id, target.id)
-    citations = service.material_citations(session, video.id)
+    structure.cite_clause(session, instructor, video.id, clause.id)
+    target = structure.lessons_of(session, second.id)[1]
+    structure.move_material(session, instructor, video.id, target.id)
+    citations = structure.material_citations(session, video.id)
     assert [c.clause_id for c in citations] == [clause.id] and "会场巡视" in citations[0].label
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app.accounts.models import Role, User
 from app.core import jobs
 from app.core.jobs import Job, JobStatus
-from app.courses import service, video
+from app.courses import structure, video
 from tests.courses.test_video_views import make_asset
 from tests.factories import make_user
 from tests.helpers import csrf_from, login
@@ -74,7 +74,7 @@ def test_add_a_video_material_with_settings_and_subtitles(client: TestClient, se
         "course_id": built.id, "kind": "video", "title": "示范：续水", "is_required": "1", "asset_id": asset.id, "duration_s": "63",
         "completion_percent": "80", "no_seek": "1", "subtitles_vtt": SRT, "subtitles_label": "中文"})
     assert saved.status_code == 303
-    material = service.materials_of(session, lesson_id)[-1]
+    material = structure.materials_of(session, lesson_id)[-1]
     assert material.config == {"kind": "video", "v": 1, "asset_id": asset.id, "duration_s": 63, "completion_percent": 80,
                                "no_seek": True, "subtitles": [{"lang": "zh-CN", "label": "中文", "vtt":
                                                                "WEBVTT\n\n1\n00:00:01.000 --> 00:00:03.500\n欢迎参加会议服务培训。\n"}]}
@@ -95,14 +95,14 @@ def test_bad_video_fields_are_refused(client: TestClient, session: Session, inst
     session.commit()
     lesson_id = built.materials[2].lesson_id
     login(client, "instructor1")
-    before = len(service.materials_of(session, lesson_id))
+    before = len(structure.materials_of(session, lesson_id))
     for fields in ({"subtitles_vtt": "这不是字幕"}, {"completion_percent": "30"}, {"completion_percent": "九十"}, {"asset_id": ""}):
         response = post(client, f"/author/lessons/{lesson_id}/materials", {
             "course_id": built.id, "kind": "video", "title": "示范", "is_required": "1", "asset_id": asset.id, **fields})
         assert response.status_code == 303
         home = soup(client.get(response.headers["location"]))
         assert home.find(class_="flash-error") is not None, fields
-    assert len(service.materials_of(session, lesson_id)) == before
+    assert len(structure.materials_of(session, lesson_id)) == before
 
 
 def test_form_values_round_trip() -> None:

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.core.models import utcnow
-from app.courses import learning, service, video
+from app.courses import learning, publishing, service, structure, video
 from app.courses.models import Course, Curriculum, HoursEntry, Material, MaterialProgress
 from app.courses.schemas import CourseIn, LessonIn, MaterialIn, ModuleIn
 from app.media import service as media
@@ -58,13 +58,13 @@ class VideoCourse:
 def video_course(session: Session, curriculum: Curriculum, instructor: User, admin: User, trainee: User) -> VideoCourse:
     asset = make_asset(session, instructor)
     course = service.create_course(session, instructor, curriculum, CourseIn(title="会议服务视频课", hours=Decimal("1.5")))
-    module = service.add_module(session, instructor, course, ModuleIn(title="会前准备"))
-    lesson = service.add_lesson(session, instructor, module.id or 0, LessonIn(title="桌签摆放"))
-    text = service.add_material(session, instructor, lesson.id or 0, MaterialIn(kind="text", title="要点", config={"html": "<p>要点</p>"},
+    module = structure.add_module(session, instructor, course, ModuleIn(title="会前准备"))
+    lesson = structure.add_lesson(session, instructor, module.id or 0, LessonIn(title="桌签摆放"))
+    text = structure.add_material(session, instructor, lesson.id or 0, MaterialIn(kind="text", title="要点", config={"html": "<p>要点</p>"},
                                                                                 is_required=False))
-    clip = service.add_material(session, instructor, lesson.id or 0, MaterialIn(kind="video", title="示范", config={
+    clip = structure.add_material(session, instructor, lesson.id or 0, MaterialIn(kind="video", title="示范", config={
         "asset_id": asset.id, "subtitles": [{"lang": "zh-CN", "label": "中文", "vtt": VTT}]}))
-    service.publish_course(session, instructor, course)
+    publishing.publish_course(session, instructor, course)
     learning.enrol(session, admin, course, trainee)
     learning.start(session, trainee, course.id or 0)
     session.commit()
@@ -177,8 +177,8 @@ def test_no_seek_ignores_stretches_beyond_the_furthest_point(trainee_client: Tes
     material = session.get(Material, vc.video.id)
     assert material is not None
     # Published versions are frozen: the flag comes with a new version that the trainee moves to.
-    service.update_material(session, instructor, vc.video.id or 0, service_update(material, no_seek=True))
-    service.publish_course(session, instructor, vc.course)
+    structure.update_material(session, instructor, vc.video.id or 0, service_update(material, no_seek=True))
+    publishing.publish_course(session, instructor, vc.course)
     session.commit()
     trainee = session.exec(select(User).where(User.username == "trainee1")).one()
     learning.move_to_latest(session, trainee, vc.course.id or 0)
@@ -275,11 +275,11 @@ def test_picture_book_pages_are_granted_too(session: Session, curriculum: Curric
                                             trainee: User) -> None:
     page_asset = make_asset(session, instructor, kind="image")
     course = service.create_course(session, instructor, curriculum, CourseIn(title="图册课", hours=Decimal("1")))
-    module = service.add_module(session, instructor, course, ModuleIn(title="一"))
-    lesson = service.add_lesson(session, instructor, module.id or 0, LessonIn(title="二"))
-    service.add_material(session, instructor, lesson.id or 0, MaterialIn(kind="picture_book", title="图解", config={
+    module = structure.add_module(session, instructor, course, ModuleIn(title="一"))
+    lesson = structure.add_lesson(session, instructor, module.id or 0, LessonIn(title="二"))
+    structure.add_material(session, instructor, lesson.id or 0, MaterialIn(kind="picture_book", title="图解", config={
         "pages": [{"image": page_asset.id, "caption": "第一步"}]}))
-    service.publish_course(session, instructor, course)
+    publishing.publish_course(session, instructor, course)
     learning.enrol(session, admin, course, trainee)
     assert not media.can_view(session, trainee, page_asset)
     learning.start(session, trainee, course.id or 0)
