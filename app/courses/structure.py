@@ -32,6 +32,7 @@ from app.courses.service import (
     require_edit,
     touch_course,
 )
+from app.standards import citations
 from app.standards import service as standards
 from app.standards.models import Citation
 
@@ -207,7 +208,7 @@ def move_material(session: Session, actor: User, material_id: int, lesson_id: in
     if target.id != old.id:
         clauses = standards.clauses_by_id(session, {c.clause_id for c in material_citations(session, material.id or 0)})
         for clause in clauses.values():
-            standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
+            citations.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
                            label=material_label(course, target, material), url=material_url(course, material))
     return material
 
@@ -216,12 +217,12 @@ def _sync_text_citations(session: Session, actor: User, course: Course, lesson: 
                          old_ids: Sequence[int], new_ids: Sequence[int]) -> None:
     for clause_id in new_ids:
         clause = standards.get_clause(session, actor, clause_id)
-        standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
+        citations.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
                        label=material_label(course, lesson, material), url=material_url(course, material))
     for clause_id in set(old_ids) - set(new_ids):
         old = standards.clauses_by_id(session, {clause_id}).get(clause_id)
         if old is not None:
-            standards.uncite(session, old, target_type=CITATION_TARGET, target_id=material.id or 0)
+            citations.uncite(session, old, target_type=CITATION_TARGET, target_id=material.id or 0)
 
 
 def _owner(session: Session, course: Course) -> User | None:
@@ -338,7 +339,7 @@ def cite_clause(session: Session, actor: User, material_id: int, clause_id: int)
     course, lesson = course_of_material(session, material)
     require_edit(session, actor, course)
     clause = standards.get_clause(session, actor, clause_id)
-    return standards.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
+    return citations.cite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0, owner=_owner(session, course),
                           label=material_label(course, lesson, material), url=material_url(course, material))
 
 
@@ -347,11 +348,11 @@ def uncite_clause(session: Session, actor: User, material_id: int, clause_id: in
     course, _lesson = course_of_material(session, material)
     require_edit(session, actor, course)
     clause = standards.get_clause(session, actor, clause_id)
-    return standards.uncite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0)
+    return citations.uncite(session, clause, target_type=CITATION_TARGET, target_id=material.id or 0)
 
 
 def material_citations(session: Session, material_id: int) -> list[Citation]:
-    return standards.citations_for(session, CITATION_TARGET, material_id)
+    return citations.citations_for(session, CITATION_TARGET, material_id)
 
 
 REORDER_SCOPES = ("modules", "lessons", "materials")

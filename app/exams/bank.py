@@ -52,6 +52,7 @@ from app.exams.drafts import QuestionDraft, SourceRef, build_draft, split_clause
 from app.exams.exporters import EXPORTERS
 from app.exams.importers import ImportIssue, find_duplicates, parse_import
 from app.exams.models import Question, QuestionBank, QuestionStatus, QuestionVersion
+from app.standards import citations
 from app.standards import service as standards
 from app.standards.models import Citation, Clause, Standard, StandardVersion
 
@@ -275,11 +276,11 @@ def _new_version(session: Session, actor: User | None, question: Question, draft
 def _sync_citations(session: Session, bank: QuestionBank, question: Question, stem: str, clauses: dict[int, Clause],
                     old_ids: Sequence[int], new_ids: Sequence[int], owner: User | None) -> None:
     for clause_id in new_ids:
-        standards.cite(session, clauses[clause_id], target_type=CITATION_TARGET, target_id=question.id or 0, owner=owner,
+        citations.cite(session, clauses[clause_id], target_type=CITATION_TARGET, target_id=question.id or 0, owner=owner,
                        label=_label(bank, stem), url=question_url(question))
     gone = set(old_ids) - set(new_ids)
     for old in standards.clauses_by_id(session, gone).values():
-        standards.uncite(session, old, target_type=CITATION_TARGET, target_id=question.id or 0)
+        citations.uncite(session, old, target_type=CITATION_TARGET, target_id=question.id or 0)
 
 
 def create_question(session: Session, actor: User, bank: QuestionBank, data: QuestionIn, *,
@@ -362,7 +363,7 @@ def set_status(session: Session, actor: User, question: Question, status: Questi
 
 
 def question_citations(session: Session, question_id: int) -> list[Citation]:
-    return standards.citations_for(session, CITATION_TARGET, question_id)
+    return citations.citations_for(session, CITATION_TARGET, question_id)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from app.core.templating import render
 from app.courses import reads
 from app.courses import service as courses
 from app.ops import service as ops
-from app.standards import service as standards
+from app.standards import citations
 
 router = make_router(tags=["pages: home"])
 
@@ -39,7 +39,7 @@ def index(request: Request, db: DbSession, user: CurrentUser) -> Response:
         context["unit_path"] = accounts.org_unit_path_names(db, user.org_unit)
     if kind == "instructor":
         context["own_courses"] = list(courses.list_own_courses(db, user)[:8])
-        context["reviews"], context["review_total"] = standards.review_items(db, user, limit=5)
+        context["reviews"], context["review_total"] = citations.review_items(db, user, limit=5)
     if kind == "admin":
         context["counts"] = accounts.count_users(db, user)
         context["recent_audit"] = accounts.list_audit(db, limit=8)[0] if Role.admin in user.roles else []

@@ -10,7 +10,7 @@ from app.accounts.access import CurrentUser, allow, signed_in
 from app.accounts.models import User
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
-from app.standards import permissions, service
+from app.standards import citations, permissions, service
 from app.standards.dependencies import VisibleStandard, VisibleVersion
 from app.standards.models import Clause, ReviewItem, Standard, StandardVersion
 from app.standards.schemas import (
@@ -100,7 +100,7 @@ def reviews(
     limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ReviewItemOut]:
     """The caller's review worklist (administrators: `everyone=true` for all owners)."""
-    rows, total = service.review_items(db, user, status=status or None, everyone=everyone, limit=limit, offset=offset)
+    rows, total = citations.review_items(db, user, status=status or None, everyone=everyone, limit=limit, offset=offset)
     clauses = service.clauses_by_id(db, {r.citation.clause_id for r in rows})
     standards = service.standards_by_id(db, {r.version.standard_id for r in rows})
     return Page(items=[review_out(r, clauses[r.citation.clause_id], standards[r.version.standard_id]) for r in rows], total=total)

@@ -1,6 +1,6 @@
-"""The standards library: standards, versions and their lifecycle, clauses, text import, search,
-citations and the review worklist. Every query of the domain lives here (and in search.py for the
-dialect-specific matching). Functions flush, never commit; permission rules are checked here too.
+"""The standards library: standards, versions and their lifecycle, clauses, text import and search
+(search.py has the dialect-specific matching; citations.py the citations of clauses and the review
+worklist). Functions flush, never commit; permission rules are checked here too.
 
 Lifecycle (立/改/废) of a version:
 
@@ -13,7 +13,7 @@ At most one version per standard is *current* (in force or under revision): a pa
 says so in the database, and `publish` takes a row lock on the standard (SELECT … FOR UPDATE on
 PostgreSQL; SQLite's write transactions are already serialised by BEGIN IMMEDIATE) before it looks
 at the versions, so two publishers run one after the other. Every transition records a Transition
-row and publishes StandardVersionChanged; this module's own subscriber turns revisions and abolitions
+row and publishes StandardVersionChanged; citations.py's subscriber turns revisions and abolitions
 into review items for the owners of citations.
 """
 
@@ -38,14 +38,12 @@ from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.timeutil import DISPLAY_TZ
 from app.standards import parsing, permissions, search
+from app.standards.citations import citations_of_version
 from app.standards.events import StandardVersionChanged
 from app.standards.models import (
     CURRENT_STATUSES,
-    REVIEW_TRANSITIONS,
     Citation,
     Clause,
-    ReviewItem,
-    ReviewStatus,
     SearchEntry,
     Standard,
     StandardStatus,
@@ -333,7 +331,7 @@ def transition(session: Session, actor: User, version: StandardVersion, action: 
 def delete_draft(session: Session, actor: User, version: StandardVersion) -> None:
     _require_author(actor)
     _require_draft(version)
-    if _citations_of_version(session, version.id or 0):
+    if citations_of_version(session, version.id or 0):
         raise Conflict(_("Clauses of this draft are cited elsewhere; remove those citations first."))
     standard = version.standard
     if len(standard.versions) == 1:
@@ -459,7 +457,7 @@ def import_text(session: Session, actor: User, version: StandardVersion, text: s
     _require_author(actor)
     _require_draft(version)
     parsed = parsing.parse_clauses(text)  # raises ValidationFailed with every problem and its line
-    if _citations_of_version(session, version.id or 0):
+    if citations_of_version(session, version.id or 0):
         raise Conflict(_("Clauses of this draft are cited elsewhere; an import would remove them."))
     _delete_clauses(session, version)
     return _insert_clauses(session, version, [(p.number, p.title, p.body) for p in parsed])
@@ -528,77 +526,7 @@ def search_standards(session: Session, user: User, query: str, flt: StandardFilt
 
 
 # ---------------------------------------------------------------------------------------------
-# Citations: the one way other domains cite a clause
-
-
-def cite(session: Session, clause: Clause, *, target_type: str, target_id: str | int, owner: User | None,
-         label: str = "", url: str = "") -> Citation:
-    """Record that target (e.g. ("lesson", "123")) cites the clause. Idempotent: citing again updates
-    the owner, label and link of the existing citation."""
-    target_id = str(target_id)
-    citation = session.exec(select(Citation).where(Citation.clause_id == clause.id, Citation.target_type == target_type,
-                                                   Citation.target_id == target_id)).first()
-    if citation is None:
-        citation = Citation(clause_id=clause.id or 0, target_type=target_type, target_id=target_id)
-    citation.owner_id = owner.id if owner else None
-    citation.label, citation.url = label[:300], url[:500]
-    session.add(citation)
-    session.flush()
-    return citation
-
-
-def uncite(session: Session, clause: Clause, *, target_type: str, target_id: str | int) -> bool:
-    result = session.execute(delete(Citation).where(col(Citation.clause_id) == clause.id, col(Citation.target_type) == target_type,
-                                                    col(Citation.target_id) == str(target_id)))
-    session.flush()
-    return bool(getattr(result, "rowcount", 0))
-
-
-def citations_for(session: Session, target_type: str, target_id: str | int) -> list[Citation]:
-    return list(session.exec(select(Citation).where(Citation.target_type == target_type, Citation.target_id == str(target_id))
-                             .order_by(col(Citation.id))).all())
-
-
-def citations_of_clause(session: Session, clause: Clause) -> list[Citation]:
-    return list(session.exec(select(Citation).where(Citation.clause_id == clause.id).order_by(col(Citation.id))).all())
-
-
-def _citations_of_version(session: Session, version_id: int) -> list[Citation]:
-    return list(session.exec(select(Citation).join(Clause, col(Clause.id) == Citation.clause_id)
-                             .where(Clause.version_id == version_id)).all())
-
-
-# ---------------------------------------------------------------------------------------------
-# Review worklist, built from StandardVersionChanged
-
-
-@events.subscriber(StandardVersionChanged)
-def open_review_items(session: Session, event: StandardVersionChanged) -> None:
-    """When a version goes under revision, is superseded or is abolished, every citation of one of its
-    clauses gets an open review item for its owner (once per version and transition)."""
-    if event.to_status not in REVIEW_TRANSITIONS:
-        return
-    existing = set(session.exec(select(ReviewItem.citation_id).where(ReviewItem.version_id == event.version_id,
-                                                                     ReviewItem.transition == event.to_status)).all())
-    for citation in _citations_of_version(session, event.version_id):
-        if citation.id in existing:
-            continue
-        session.add(ReviewItem(citation_id=citation.id or 0, version_id=event.version_id, transition=event.to_status,
-                               owner_id=citation.owner_id, created_at=event.at))
-    session.flush()
-
-
-def review_items(session: Session, user: User, *, status: str | None = ReviewStatus.open.value, everyone: bool = False,
-                 limit: int = 50, offset: int = 0) -> tuple[Sequence[ReviewItem], int]:
-    stmt = select(ReviewItem)
-    if not (everyone and permissions.can_see_all_reviews(user)):
-        stmt = stmt.where(ReviewItem.owner_id == user.id)
-    if status:
-        stmt = stmt.where(ReviewItem.status == status)
-    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    rows = session.exec(stmt.options(selectinload(ReviewItem.citation), selectinload(ReviewItem.version))  # type: ignore[arg-type]
-                        .order_by(col(ReviewItem.created_at).desc(), col(ReviewItem.id).desc()).limit(limit).offset(offset)).all()
-    return rows, total
+# Lookups by id
 
 
 def clauses_by_id(session: Session, ids: set[int]) -> dict[int, Clause]:
@@ -613,28 +541,7 @@ def standards_by_id(session: Session, ids: set[int]) -> dict[int, Standard]:
     return {s.id or 0: s for s in session.exec(select(Standard).where(col(Standard.id).in_(ids))).all()}
 
 
-def mark_reviewed(session: Session, actor: User, item_id: int, *, note: str = "", now: datetime | None = None) -> ReviewItem:
-    item = session.get(ReviewItem, item_id)
-    if item is None or not permissions.can_settle_review(actor, item):
-        raise NotFound()
-    if item.status == ReviewStatus.reviewed:
-        return item
-    item.status = ReviewStatus.reviewed.value
-    item.reviewed_by_id = actor.id
-    item.reviewed_at = now or utcnow()
-    item.note = note[:500]
-    session.add(item)
-    session.flush()
-    return item
-
-
-def open_review_count(session: Session, user: User) -> int:
-    return session.exec(select(func.count()).select_from(ReviewItem).where(
-        ReviewItem.owner_id == user.id, ReviewItem.status == ReviewStatus.open.value)).one()
-
-
 def users_by_id(session: Session, ids: set[int]) -> dict[int, User]:
     if not ids:
         return {}
     return {u.id or 0: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
-

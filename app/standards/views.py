@@ -20,7 +20,7 @@ from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
 from app.core.templating import env as templates_env
 from app.core.templating import flash, path_for, redirect, render
-from app.standards import permissions, service
+from app.standards import citations, permissions, service
 from app.standards.dependencies import VisibleClause, VisibleStandard, VisibleVersion
 from app.standards.models import (
     CATEGORY_GROUP_LABELS,
@@ -84,7 +84,7 @@ def standards_list(
     return render(request, "standards/list.html", {
         "rows": rows, "hits": hits, "total": total, "filters": filters,
         "query": urlencode({k: v for k, v in filters.items() if v}), "pager": page_numbers(total, PAGE_SIZE, offset),
-        "can_author": permissions.can_author(user), "open_reviews": service.open_review_count(db, user), **_choices(),
+        "can_author": permissions.can_author(user), "open_reviews": citations.open_review_count(db, user), **_choices(),
     }, block="results")
 
 
@@ -148,7 +148,7 @@ def reviews(request: Request, db: DbSession, user: CurrentUser, status: str = "o
             offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     status = status if status in {s.value for s in ReviewStatus} else ""
     show_all = everyone == "1" and permissions.can_see_all_reviews(user)
-    rows, total = service.review_items(db, user, status=status or None, everyone=show_all, limit=50, offset=offset)
+    rows, total = citations.review_items(db, user, status=status or None, everyone=show_all, limit=50, offset=offset)
     clauses = service.clauses_by_id(db, {r.citation.clause_id for r in rows})
     standards = service.standards_by_id(db, {r.version.standard_id for r in rows})
     owners = service.users_by_id(db, {r.owner_id for r in rows if r.owner_id})
@@ -163,7 +163,7 @@ def reviews(request: Request, db: DbSession, user: CurrentUser, status: str = "o
 @router.post("/standards/reviews/{item_id}/reviewed", name="standards:review_done", dependencies=[signed_in()])
 def review_done(request: Request, db: DbSession, user: CurrentUser, item_id: int, note: Annotated[str, Form(max_length=500)] = "",
                 back: Annotated[str, Form()] = "") -> Response:
-    service.mark_reviewed(db, user, item_id, note=note.strip())
+    citations.mark_reviewed(db, user, item_id, note=note.strip())
     flash(request, _("Marked as reviewed."))
     target = back if back.startswith("/standards/reviews") else path_for(request, "standards:reviews")
     return redirect(request, target)

@@ -11,6 +11,7 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from app.courses import publishing, service, structure
 from app.courses.models import CourseVersion
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
+from app.standards import citations
 from app.standards import service as standards
 from app.standards.models import ReviewItem
 from tests.courses.conftest import TEXT
@@ -133,7 +134,7 @@ def test_material_citations_reach_the_standards_worklist(session, build_course, 
     text = structure.add_material(session, instructor, lesson_id, MaterialIn(kind="text", title="条款", config={
         "clause_ids": [clauses["3.1.1"].id, clauses["3.1.2"].id]}))
     assert {c.clause_id for c in structure.material_citations(session, text.id)} == {clauses["3.1.1"].id, clauses["3.1.2"].id}
-    cited = standards.citations_of_clause(session, clauses["3.2"])
+    cited = citations.citations_of_clause(session, clauses["3.2"])
     assert [(c.target_type, c.target_id, c.owner_id) for c in cited] == [("course_material", str(built.materials[2].id), instructor.id)]
     # dropping a clause from the text drops its citation
     structure.update_material(session, instructor, text.id, MaterialUpdate(title="条款", config={"clause_ids": [clauses["3.1.1"].id]}))
@@ -141,7 +142,7 @@ def test_material_citations_reach_the_standards_worklist(session, build_course, 
 
     # revising the standard puts both materials on the course owner's worklist
     standards.start_revision(session, instructor, version)
-    items, total = standards.review_items(session, instructor)
+    items, total = citations.review_items(session, instructor)
     assert total == 2
     assert {i.citation.target_id for i in items} == {str(built.materials[2].id), str(text.id)}
     assert {i.citation.url for i in items} == {f"/author/courses/{built.id}#material-{m}" for m in (built.materials[2].id, text.id)}
@@ -149,7 +150,7 @@ def test_material_citations_reach_the_standards_worklist(session, build_course, 
     structure.update_lesson(session, instructor, lesson_id, LessonIn(title="桌签与席卡"))
     service.update_course(session, instructor, built.course, CourseIn(title="会议服务规范", hours=built.course.hours))
     session.expire_all()
-    labels = {c.label for c in standards.citations_of_clause(session, clauses["3.1.1"])}
+    labels = {c.label for c in citations.citations_of_clause(session, clauses["3.1.1"])}
     assert labels == {"会议服务规范 · 桌签与席卡 · 条款"}
     # a removed material's citations go with it
     structure.remove_material(session, instructor, text.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.standards import service
+from app.standards import citations, service
 from tests.helpers import api_token
 from tests.standards.conftest import first_version
 
@@ -86,7 +86,7 @@ def test_bad_import_reports_lines(client, instructor, make_standard) -> None:
 def test_review_worklist(client, session, admin, instructor, make_standard) -> None:
     standard = make_standard(instructor, publish_by=admin)
     clause = next(c for c in service.clauses_of(session, first_version(standard)) if c.number == "3.2")
-    service.cite(session, clause, target_type="test_exam_question", target_id=42, owner=instructor, label="第42题")
+    citations.cite(session, clause, target_type="test_exam_question", target_id=42, owner=instructor, label="第42题")
     service.abolish(session, admin, first_version(standard))
     session.commit()
     body = client.get("/api/v1/standards/reviews", headers=api_token(client, "instructor1")).json()

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.core import events
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.standards import parsing, service
+from app.standards import citations, parsing, service
 from app.standards.events import StandardVersionChanged
 from app.standards.models import ReviewItem, Standard, StandardVersion, Transition, VersionStatus
 from app.standards.schemas import ClauseIn, ClauseUpdate, VersionCreate
@@ -236,7 +236,7 @@ def test_transitions_publish_an_event(session, admin, instructor, make_standard)
 
 def _cited(session, owner, standard, number="3.1.1", target_id="101"):  # type: ignore[no-untyped-def]
     clause = next(c for c in service.clauses_of(session, first_version(standard)) if c.number == number)
-    return service.cite(session, clause, target_type="test_lesson", target_id=target_id, owner=owner, label=f"第{target_id}课",
+    return citations.cite(session, clause, target_type="test_lesson", target_id=target_id, owner=owner, label=f"第{target_id}课",
                         url=f"/lessons/{target_id}")
 
 
@@ -246,13 +246,13 @@ def test_cite_is_idempotent_and_listed_per_target(session, admin, instructor, ma
     again = _cited(session, admin, standard)
     assert again.id == citation.id and again.owner_id == admin.id
     _cited(session, instructor, standard, number="3.1.2")
-    assert [c.clause_id for c in service.citations_for(session, "test_lesson", 101)] == sorted(
-        c.clause_id for c in service.citations_for(session, "test_lesson", "101"))
-    assert len(service.citations_for(session, "test_lesson", "101")) == 2
+    assert [c.clause_id for c in citations.citations_for(session, "test_lesson", 101)] == sorted(
+        c.clause_id for c in citations.citations_for(session, "test_lesson", "101"))
+    assert len(citations.citations_for(session, "test_lesson", "101")) == 2
     clause = session.get(type(service.clauses_of(session, first_version(standard))[0]), citation.clause_id)
-    assert service.uncite(session, clause, target_type="test_lesson", target_id="101") is True
-    assert service.uncite(session, clause, target_type="test_lesson", target_id="101") is False
-    assert len(service.citations_for(session, "test_lesson", "101")) == 1
+    assert citations.uncite(session, clause, target_type="test_lesson", target_id="101") is True
+    assert citations.uncite(session, clause, target_type="test_lesson", target_id="101") is False
+    assert len(citations.citations_for(session, "test_lesson", "101")) == 1
 
 
 def test_revising_and_superseding_open_review_items_for_the_owner(session, admin, instructor, trainee, make_standard) -> None:
@@ -263,23 +263,23 @@ def test_revising_and_superseding_open_review_items_for_the_owner(session, admin
     old = first_version(standard)
 
     draft = service.start_revision(session, instructor, old)
-    mine, total = service.review_items(session, instructor)
+    mine, total = citations.review_items(session, instructor)
     assert total == 1 and mine[0].transition == "under_revision" and mine[0].version_id == old.id
-    assert service.review_items(session, other)[1] == 1
-    assert service.review_items(session, trainee)[1] == 0
+    assert citations.review_items(session, other)[1] == 1
+    assert citations.review_items(session, trainee)[1] == 0
 
     # editing the draft asks nobody to review anything
     clause = service.clauses_of(session, draft)[0]
     service.update_clause(session, instructor, clause, ClauseUpdate(title="范围（修订）", body="改"))
     service.import_text(session, instructor, draft, MEETING_TEXT + "5 附则\n")
-    assert service.review_items(session, instructor)[1] == 1
+    assert citations.review_items(session, instructor)[1] == 1
 
     service.publish(session, admin, draft)
-    items, total = service.review_items(session, instructor)
+    items, total = citations.review_items(session, instructor)
     assert total == 2 and {i.transition for i in items} == {"under_revision", "superseded"}
-    assert service.review_items(session, admin)[1] == 0
-    assert service.review_items(session, admin, everyone=True)[1] == 4
-    assert service.review_items(session, instructor, everyone=True)[1] == 2  # only admins see everyone's
+    assert citations.review_items(session, admin)[1] == 0
+    assert citations.review_items(session, admin, everyone=True)[1] == 4
+    assert citations.review_items(session, instructor, everyone=True)[1] == 2  # only admins see everyone's
 
 
 def test_abolishing_opens_review_items_and_owners_mark_them_reviewed(session, admin, instructor, make_standard) -> None:
@@ -287,14 +287,14 @@ def test_abolishing_opens_review_items_and_owners_mark_them_reviewed(session, ad
     other = make_user(session, "instructor", username="instructor3")
     _cited(session, instructor, standard)
     service.abolish(session, admin, first_version(standard))
-    (item,), _ = service.review_items(session, instructor)
+    (item,), _ = citations.review_items(session, instructor)
     assert item.transition == "abolished" and item.status == "open"
     with pytest.raises(NotFound):
-        service.mark_reviewed(session, other, item.id)
-    service.mark_reviewed(session, instructor, item.id, note="课程已改引新标准")
+        citations.mark_reviewed(session, other, item.id)
+    citations.mark_reviewed(session, instructor, item.id, note="课程已改引新标准")
     assert item.status == "reviewed" and item.reviewed_by_id == instructor.id and item.reviewed_at is not None
-    assert service.review_items(session, instructor)[1] == 0
-    assert service.review_items(session, instructor, status="reviewed")[1] == 1
+    assert citations.review_items(session, instructor)[1] == 0
+    assert citations.review_items(session, instructor, status="reviewed")[1] == 1
     assert session.exec(select(ReviewItem)).all() == [item]
 
 

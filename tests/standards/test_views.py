@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from app.standards import service
+from app.standards import citations, service
 from app.standards.models import StandardVersion
 from tests.helpers import csrf_from, login
 from tests.standards.conftest import clauses_numbered, first_version
@@ -157,10 +157,10 @@ def test_clause_add_edit_delete_on_a_draft(client, session, instructor, make_sta
 
 def test_review_worklist_per_owner_and_mark_reviewed(client, session, admin, instructor, trainee, published) -> None:
     clause = next(clauses_numbered(published, "3.1.1"))
-    service.cite(session, clause, target_type="test_lesson", target_id="7", owner=instructor, label="会前准备实操", url="/x/7")
+    citations.cite(session, clause, target_type="test_lesson", target_id="7", owner=instructor, label="会前准备实操", url="/x/7")
     service.abolish(session, admin, first_version(published))
     session.commit()
-    (item,), _ = service.review_items(session, instructor)
+    (item,), _ = citations.review_items(session, instructor)
 
     login(client, "trainee1")
     assert soup(client.get("/standards/reviews")).find(id="no-reviews") is not None
@@ -179,7 +179,7 @@ def test_review_worklist_per_owner_and_mark_reviewed(client, session, admin, ins
 
 def test_admin_sees_everybodys_items(client, session, admin, instructor, published) -> None:
     clause = next(clauses_numbered(published, "3.2"))
-    service.cite(session, clause, target_type="test_lesson", target_id="8", owner=instructor, label="续水")
+    citations.cite(session, clause, target_type="test_lesson", target_id="8", owner=instructor, label="续水")
     service.start_revision(session, instructor, first_version(published))
     session.commit()
     login(client, "admin1")
