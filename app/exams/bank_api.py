@@ -16,7 +16,7 @@ from app.core.i18n import gettext as _
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
 from app.exams import bank as service
-from app.exams import bank_jobs
+from app.exams import bank_jobs, bank_transfer
 from app.exams.bank_schemas import (
     BankDetailOut,
     BankIn,
@@ -57,7 +57,7 @@ def row_out(row: service.QuestionRow) -> QuestionRowOut:
 
 
 def question_out(db: DbSession, row: service.QuestionRow) -> QuestionOut:
-    refs = service.clause_refs(db, row.version.clause_ids)
+    refs = bank_transfer.clause_refs(db, row.version.clause_ids)
     return QuestionOut(**row_out(row).model_dump(), config=row.version.config, points=float(row.version.points),
                        explanation=row.version.explanation, category=row.question.category, tier=row.question.tier,
                        clauses=[{"id": str(c), "ref": refs.get(c, "")} for c in row.version.clause_ids],
@@ -172,8 +172,8 @@ def import_questions(response: Response, db: DbSession, user: CurrentUser, bank_
     if fmt not in FORMATS:
         raise ValidationFailed(_("Choose the file's format: %(formats)s.", formats=", ".join(FORMATS)),
                                errors=[{"loc": ["body", "format"], "msg": f"one of {', '.join(FORMATS)}"}])
-    outcome = service.import_file(db, user, bank, data, fmt, dry_run=dry_run, filename=file.filename or "",
-                                  skip_duplicates=skip_duplicates, background=background)
+    outcome = bank_transfer.import_file(db, user, bank, data, fmt, dry_run=dry_run, filename=file.filename or "",
+                                        skip_duplicates=skip_duplicates, background=background)
     if not outcome.ok:
         raise ValidationFailed(_("%(n)s problems in the file; nothing was imported.", n=len(outcome.errors)),
                                errors=outcome.errors_as_api())
@@ -198,7 +198,7 @@ def import_job(db: DbSession, user: CurrentUser, bank_id: int, job_id: int) -> I
 def export(db: DbSession, user: CurrentUser, bank_id: int, format: Literal["moodle-xml", "qti", "xlsx"] = "xlsx") -> RawResponse:
     """The bank's questions (not the retired ones) as Moodle XML, a QTI 2.1 zip or the Excel layout."""
     bank = service.get_bank(db, user, bank_id)
-    data = service.export_bank(db, user, bank, format)
+    data = bank_transfer.export_bank(db, user, bank, format)
     filename = f"question-bank-{bank.id}{EXTENSIONS[format]}"
     return RawResponse(data, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

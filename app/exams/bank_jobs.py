@@ -21,7 +21,7 @@ from app.accounts.models import User
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import gettext as _
 from app.core.jobs import Job, JobContext, JobStatus, PermanentJobError, job_handler
-from app.exams import bank
+from app.exams import bank, bank_transfer
 from app.exams.models import QuestionBank
 
 
@@ -44,9 +44,10 @@ def import_questions_job(session: Session, payload: dict[str, Any], ctx: JobCont
         _set_payload(session, ctx.job_id, {**keep, "refused": True})
         return {"ok": False, "created": 0, "errors": [{"loc": ["file"], "msg": _("The bank or the account is gone.")}]}
     try:
-        outcome = bank.import_file(session, actor, target, data, str(payload.get("format")), filename=str(payload.get("filename") or ""),
-                                   skip_duplicates=bool(payload.get("skip_duplicates")),
-                                   status=str(payload.get("status") or "active"), background=False, progress=ctx.progress)
+        outcome = bank_transfer.import_file(session, actor, target, data, str(payload.get("format")),
+                                            filename=str(payload.get("filename") or ""),
+                                            skip_duplicates=bool(payload.get("skip_duplicates")),
+                                            status=str(payload.get("status") or "active"), background=False, progress=ctx.progress)
     except (NotFound, DomainError) as exc:
         _set_payload(session, ctx.job_id, {**keep, "refused": True})
         return {"ok": False, "created": 0, "errors": [{"loc": ["file"], "msg": exc.translated_detail()}]}

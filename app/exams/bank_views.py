@@ -24,7 +24,7 @@ from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, path_for, redirect, render
 from app.exams import bank as service
-from app.exams import bank_jobs
+from app.exams import bank_jobs, bank_transfer
 from app.exams import question_types as qt
 from app.exams.bank_schemas import BankIn, BankPatch, QuestionIn
 from app.exams.exporters import EXTENSIONS, MEDIA_TYPES
@@ -134,7 +134,7 @@ def export(db: DbSession, user: CurrentUser, bank_id: int, format: str = "xlsx")
     bank = service.get_bank(db, user, bank_id)
     if format not in MEDIA_TYPES:
         raise NotFound()
-    data = service.export_bank(db, user, bank, format)
+    data = bank_transfer.export_bank(db, user, bank, format)
     return Response(data, media_type=MEDIA_TYPES[format],
                     headers={"Content-Disposition": f'attachment; filename="question-bank-{bank.id}{EXTENSIONS[format]}"'})
 
@@ -490,7 +490,7 @@ def import_preview(request: Request, db: DbSession, user: CurrentUser, bank_id: 
     if not fmt:
         context["error"] = _("The format of this file cannot be told from its name. Choose it in the list.")
         return render(request, "exams/bank/import.html", context, status_code=422)
-    outcome = service.import_file(db, user, bank, data, fmt, dry_run=True, filename=filename)
+    outcome = bank_transfer.import_file(db, user, bank, data, fmt, dry_run=True, filename=filename)
     context["outcome"] = outcome
     if outcome.ok:
         context["token"] = _stash(user, data)
@@ -509,7 +509,7 @@ def import_confirm(request: Request, db: DbSession, user: CurrentUser, bank_id: 
     except ValidationFailed as exc:
         flash(request, exc.translated_detail(), "error")
         return redirect(request, path_for(request, "bank:import", bank_id=bank_id))
-    outcome = service.import_file(db, user, bank, data, format, filename=filename[:200], skip_duplicates=skip_duplicates == "1")
+    outcome = bank_transfer.import_file(db, user, bank, data, format, filename=filename[:200], skip_duplicates=skip_duplicates == "1")
     if not outcome.ok:  # the bank or the standards changed since the preview
         return render(request, "exams/bank/import.html", _common(bank=bank, formats=FORMATS, fmt=format, filename=filename, token="",
                                                                  outcome=outcome), status_code=422)

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from app.accounts import service as accounts
 from app.exams import bank as service
+from app.exams import bank_transfer
 from app.exams.bank_schemas import BankIn, QuestionIn
 from app.exams.models import QuestionBank
 
@@ -227,7 +228,7 @@ def seed(session: Session) -> dict[str, int]:
     if owner is None:
         raise RuntimeError("seed the accounts demo first")
     existing = set(session.exec(select(QuestionBank.name).where(QuestionBank.owner_id == owner.id)).all())
-    refs = service.resolve_clause_refs(session, [q.clause for _n, _d, qs in BANKS for q in qs if q.clause])
+    refs = bank_transfer.resolve_clause_refs(session, [q.clause for _n, _d, qs in BANKS for q in qs if q.clause])
     banks = questions = 0
     for name, description, items in BANKS:
         if name in existing:

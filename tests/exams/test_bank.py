@@ -13,6 +13,7 @@ from app.accounts.models import OrgUnit, Role, User
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.jobs import Job
 from app.exams import bank as service
+from app.exams import bank_transfer
 from app.exams.bank_jobs import get_import_job, import_questions_job
 from app.exams.bank_schemas import BankIn, BankPatch, QuestionIn, QuestionPatch
 from app.exams.models import Question, QuestionBank, QuestionVersion
@@ -219,7 +220,7 @@ def test_search_by_type_tag_difficulty_status_and_text(session, qbank, author) -
 
 
 def test_import_stores_every_question_with_a_first_version(session, qbank, author) -> None:
-    outcome = service.import_file(session, author, qbank, GIFT.encode(), "gift")
+    outcome = bank_transfer.import_file(session, author, qbank, GIFT.encode(), "gift")
     assert outcome.ok and outcome.created == 3 and len(outcome.question_ids) == 3
     rows, total = service.search_questions(session, author, qbank)
     assert total == 3 and {r.question.type for r in rows} == {"single_choice", "true_false", "fill_blank"}
@@ -229,37 +230,37 @@ def test_import_stores_every_question_with_a_first_version(session, qbank, autho
 
 
 def test_dry_run_stores_nothing(session, qbank, author) -> None:
-    outcome = service.import_file(session, author, qbank, GIFT.encode(), "gift", dry_run=True)
+    outcome = bank_transfer.import_file(session, author, qbank, GIFT.encode(), "gift", dry_run=True)
     assert outcome.ok and outcome.created == 3 and outcome.question_ids == []
     assert count(session, Question) == 0
 
 
 def test_an_error_anywhere_stores_nothing(session, qbank, author) -> None:
-    outcome = service.import_file(session, author, qbank, GIFT_BAD.encode(), "gift")
+    outcome = bank_transfer.import_file(session, author, qbank, GIFT_BAD.encode(), "gift")
     assert not outcome.ok and outcome.created == 0
     assert [e.loc for e in outcome.errors] == [3]
     assert count(session, Question) == 0 and count(session, QuestionVersion) == 0
 
 
 def test_clause_references_resolve_and_unknown_ones_are_item_errors(session, qbank, author, standard) -> None:
-    good = service.import_file(session, author, qbank, XML_WITH_CLAUSE.format(code="Q/CZJG 001-2024").encode(), "moodle-xml")
+    good = bank_transfer.import_file(session, author, qbank, XML_WITH_CLAUSE.format(code="Q/CZJG 001-2024").encode(), "moodle-xml")
     assert good.ok, good.errors
     row = service.get_question(session, author, good.question_ids[1])
     assert row.version.clause_ids == [clause_id(session, standard, "3.1.2")]
     assert len(service.question_citations(session, row.question.id)) == 1
-    bad = service.import_file(session, author, qbank, XML_WITH_CLAUSE.format(code="DB3204/T 9999—2020").encode(), "moodle-xml")
+    bad = bank_transfer.import_file(session, author, qbank, XML_WITH_CLAUSE.format(code="DB3204/T 9999—2020").encode(), "moodle-xml")
     assert not bad.ok and "DB3204/T 9999—2020 3.1.2" in bad.errors[0].msg and bad.errors[0].loc == "2"
     assert count(session, Question) == 2
 
 
 def test_duplicates_warn_and_can_be_skipped(session, qbank, author) -> None:
-    service.import_file(session, author, qbank, GIFT.encode(), "gift")
-    again = service.import_file(session, author, qbank, GIFT.encode(), "gift", dry_run=True)
+    bank_transfer.import_file(session, author, qbank, GIFT.encode(), "gift")
+    again = bank_transfer.import_file(session, author, qbank, GIFT.encode(), "gift", dry_run=True)
     assert again.ok and set(again.duplicates.values()) == {"bank"} and len(again.warnings) == 3
     assert "已" in again.warnings_for(again.drafts[0])[0] or again.warnings_for(again.drafts[0])
-    skipped = service.import_file(session, author, qbank, GIFT.encode(), "gift", skip_duplicates=True)
+    skipped = bank_transfer.import_file(session, author, qbank, GIFT.encode(), "gift", skip_duplicates=True)
     assert skipped.ok and skipped.created == 0 and len(skipped.skipped) == 3
-    kept = service.import_file(session, author, qbank, GIFT.encode(), "gift")
+    kept = bank_transfer.import_file(session, author, qbank, GIFT.encode(), "gift")
     assert kept.created == 3 and service.search_questions(session, author, qbank)[1] == 6
 
 
@@ -268,7 +269,7 @@ def test_embedded_images_are_left_out_with_a_warning(session, qbank, author) -> 
 <questiontext format="html"><text><![CDATA[<p>看图判断：<img src="@@PLUGINFILE@@/a.png" alt="图"></p>]]></text>
 <file name="a.png" encoding="base64">iVBORw0KGgo=</file></questiontext>
 <answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text></answer></question></quiz>"""
-    outcome = service.import_file(session, author, qbank, xml.encode(), "moodle-xml")
+    outcome = bank_transfer.import_file(session, author, qbank, xml.encode(), "moodle-xml")
     assert outcome.ok and any("a.png" in w.msg for w in outcome.warnings)
     stored = service.get_question(session, author, outcome.question_ids[0]).version
     assert "<img" not in stored.stem and "看图判断" in stored.stem
@@ -290,7 +291,7 @@ class FakeContext:
 
 def test_a_large_file_goes_through_the_job(session, qbank, author) -> None:
     data = big_gift(service.SYNC_IMPORT_MAX + 5)
-    outcome = service.import_file(session, author, qbank, data, "gift")
+    outcome = bank_transfer.import_file(session, author, qbank, data, "gift")
     assert outcome.ok and outcome.job is not None and outcome.created == 0 and count(session, Question) == 0
     job = outcome.job
     session.commit()
@@ -315,7 +316,7 @@ def test_the_job_stores_nothing_when_the_file_became_invalid(session, qbank, aut
 <answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text></answer></question>"""
                    for i in range(service.SYNC_IMPORT_MAX))
     text = XML_WITH_CLAUSE.format(code=CODE).replace("</quiz>", many + "</quiz>")
-    outcome = service.import_file(session, author, qbank, text.encode(), "moodle-xml")
+    outcome = bank_transfer.import_file(session, author, qbank, text.encode(), "moodle-xml")
     assert outcome.job is not None
     version = first_version(standard)
     for clause in standards.clauses_of(session, version):  # the cited clause disappears meanwhile
@@ -330,7 +331,7 @@ def test_the_job_stores_nothing_when_the_file_became_invalid(session, qbank, aut
 
 
 def test_someone_else_cannot_see_an_import_job(session, qbank, author, admin) -> None:
-    outcome = service.import_file(session, author, qbank, big_gift(service.SYNC_IMPORT_MAX + 1), "gift")
+    outcome = bank_transfer.import_file(session, author, qbank, big_gift(service.SYNC_IMPORT_MAX + 1), "gift")
     with pytest.raises(NotFound):
         get_import_job(session, admin, qbank, outcome.job.id)
     assert session.get(Job, outcome.job.id) is not None
@@ -366,9 +367,9 @@ def test_export_then_import_gives_the_same_questions(session, qbank, author, sta
     for data in ALL_TYPES:
         service.create_question(session, author, qbank, data.model_copy(update={"clause_ids": [cid]} if data.type == "single_choice"
                                                                              else {}))
-    exported = service.export_bank(session, author, qbank, fmt)
+    exported = bank_transfer.export_bank(session, author, qbank, fmt)
     target = service.create_bank(session, author, BankIn(name="导入副本"))
-    outcome = service.import_file(session, author, target, exported, fmt, filename=f"export.{fmt}")
+    outcome = bank_transfer.import_file(session, author, target, exported, fmt, filename=f"export.{fmt}")
     assert outcome.ok, outcome.errors
     assert outcome.created == len(ALL_TYPES)
 
@@ -390,11 +391,11 @@ def test_export_leaves_retired_questions_out(session, qbank, author) -> None:
     kept = service.create_question(session, author, qbank, single())
     gone = service.create_question(session, author, qbank, QuestionIn(type="true_false", stem="旧题。", config={"correct": True}))
     service.set_status(session, author, gone.question, "retired")
-    outcome = service.import_file(session, author, service.create_bank(session, author, BankIn(name="副本")),
-                                  service.export_bank(session, author, qbank, "moodle-xml"), "moodle-xml", dry_run=True)
+    outcome = bank_transfer.import_file(session, author, service.create_bank(session, author, BankIn(name="副本")),
+                                        bank_transfer.export_bank(session, author, qbank, "moodle-xml"), "moodle-xml", dry_run=True)
     assert [d.stem for d in outcome.drafts] == [kept.version.stem]
     with pytest.raises(ValidationFailed):
-        service.export_bank(session, author, qbank, "pdf")
+        bank_transfer.export_bank(session, author, qbank, "pdf")
 
 
 def test_renaming_the_bank_relabels_the_worklist(session, qbank, author, standard) -> None:

@@ -8,6 +8,7 @@ from bs4 import BeautifulSoup
 from sqlmodel import select
 
 from app.exams import bank as service
+from app.exams import bank_transfer
 from app.exams.bank_schemas import QuestionIn
 from app.exams.bank_views import QuestionForm, form_config, form_values
 from app.exams.models import Question
@@ -127,7 +128,7 @@ def test_import_preview_shows_line_errors_in_chinese_and_stores_nothing(client, 
 
 
 def test_import_preview_then_confirm(client, session, author, qbank) -> None:
-    service.import_file(session, author, qbank, GIFT.encode()[:GIFT.encode().index(b"::\xe6\xa1\x8c")], "gift")  # the first one
+    bank_transfer.import_file(session, author, qbank, GIFT.encode()[:GIFT.encode().index(b"::\xe6\xa1\x8c")], "gift")  # the first one
     session.commit()
     login(client, "instructor1")
     response = post(client, f"/author/question-banks/{qbank.id}/import", {}, files={"file": ("会议.gift", GIFT.encode())})
@@ -156,7 +157,7 @@ def test_large_import_redirects_to_the_progress_page(client, session, author, qb
 
 
 def test_export_and_template_downloads(client, session, author, qbank) -> None:
-    service.import_file(session, author, qbank, GIFT.encode(), "gift")
+    bank_transfer.import_file(session, author, qbank, GIFT.encode(), "gift")
     session.commit()
     login(client, "instructor1")
     for fmt in ("xlsx", "moodle-xml", "qti"):
