@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts import principal_cache, signin
 from app.accounts.models import AuthSession, Role, User
 from app.core.config import get_settings
-from app.core.db import Database, begin_read, get_database
+from app.core.db import Database, begin_read, get_database, run_read
 from app.core.errors import DomainError, NotAuthenticated, PermissionDenied
 from app.core.i18n import N_
 from app.core.models import utcnow
@@ -107,21 +107,6 @@ def _touch(database: Database, auth: AuthSession, now: datetime) -> None:
     set_committed_value(auth, "last_seen_at", now)  # as stored, not a pending change
 
 
-async def _look_up(request: Request, database: Database, now: datetime) -> tuple[User, AuthSession | None, datetime | None] | None:
-    """`_lookup`, then `_touch` when due. On PostgreSQL both on a worker thread. On SQLite the read runs
-    on the event loop, as the lean pages' views do (core/lean.run_view): a read in WAL mode never waits,
-    and a worker thread would wait for the GIL at every call into SQLite while the loop serves other
-    requests (measured: a class whose remembered callers expired together saw 200 ms and more on each of
-    those requests). The touch may wait for the write lock, so it always goes to a worker thread."""
-    if database.dialect == "sqlite":
-        found = _lookup(request, database, now)
-    else:
-        found = await run_in_threadpool(_lookup, request, database, now)
-    if found is not None and found[1] is not None and signin.needs_touch(found[1], now):
-        await run_in_threadpool(_touch, database, found[1], now)
-    return found
-
-
 def _attach(db: Session | None, snapshot: principal_cache.Snapshot, via: str) -> Principal:
     """This request's own copies of the remembered rows, attached to its session without a query."""
     if db is None:
@@ -151,7 +136,9 @@ async def resolve_principal(request: Request, db: Session | None) -> Principal |
         snapshot = principal_cache.CACHE.get(cache_key)
         if snapshot is None or not _usable(snapshot, now):
             generation = principal_cache.CACHE.generation
-            found = await _look_up(request, database, now)
+            found = await run_read(database.dialect, _lookup, request, database, now)
+            if found is not None and found[1] is not None and signin.needs_touch(found[1], now):
+                await run_in_threadpool(_touch, database, found[1], now)  # a write: it may wait for the lock
             if found is None:
                 principal_cache.CACHE.drop(cache_key)
                 snapshot = None

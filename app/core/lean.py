@@ -26,12 +26,12 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import compile_path, get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core.db import run_read
 from app.core.routing import close_request_session, committing_in_thread, get_db
 
 LeanEndpoint = Callable[..., Awaitable[Response | None]]
@@ -103,16 +103,10 @@ async def run_view(request: Request, view: Callable[..., Response], /, **kwargs:
     with the request's session, committing when the answer is not an error (the middleware closes the
     session afterwards).
 
-    On PostgreSQL on a worker thread, as every sync view. On SQLite on the event loop: its reads are calls
-    into the process, about a millisecond for these pages, that never wait for a writer (WAL), while a
-    hop to a worker thread cost more than the read under load (measured: 64 clients kept 40 threads
-    trading the GIL, the server spent a fifth of its time in the kernel and served about half as many
-    pages). A view that may write or wait must not be served here."""
+    On the event loop with SQLite, on a worker thread otherwise (core/db.run_read says why): a view that
+    may write or wait must not be served here."""
     db = await get_db(request)
-    run = committing_in_thread(view, 200)
-    if db.get_bind().dialect.name == "sqlite":
-        return run(request=request, db=db, **kwargs)  # type: ignore[no-any-return]
-    return await run_in_threadpool(run, request=request, db=db, **kwargs)  # type: ignore[no-any-return]
+    return await run_read(db.get_bind().dialect.name, committing_in_thread(view, 200), request=request, db=db, **kwargs)
 
 
 class LeanRoutesMiddleware:
