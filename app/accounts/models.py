@@ -89,6 +89,11 @@ class OrgUnit(TimestampMixin, table=True):
     def depth(self) -> int:
         return max(0, self.path.count("/") - 2)
 
+    @property
+    def chain_ids(self) -> list[int]:
+        """The ids of the units from the root down to this one, read off `path`."""
+        return [int(p) for p in self.path.strip("/").split("/") if p]
+
 
 class User(TimestampMixin, table=True):
     __tablename__ = "accounts_user"

@@ -120,7 +120,7 @@ def get_org_unit_by_code(session: Session, code: str) -> OrgUnit | None:
 
 
 def org_unit_path_names(session: Session, unit: OrgUnit) -> str:
-    ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    ids = unit.chain_ids
     names = dict(session.execute(sa.select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(ids))).tuples().all())
     return " / ".join(names.get(i, "?") for i in ids)
 
@@ -182,7 +182,7 @@ def update_org_unit(session: Session, actor: User, unit: OrgUnit, *, name: str |
 
 
 def district_of(session: Session, unit: OrgUnit) -> OrgUnit | None:
-    ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    ids = unit.chain_ids
     if not ids:
         return None
     for candidate in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids))).all():

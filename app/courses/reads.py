@@ -183,6 +183,7 @@ def _material_ids(joined: str | None) -> set[int]:
 _REQUIRED = Course.__table__.alias("required")  # type: ignore[attr-defined]
 _DONE_BY_USER = Enrolment.__table__.alias("done_by_user")  # type: ignore[attr-defined]
 
+
 def _packed(id_column: Any, text_column: Any) -> Any:
     """"id:length:text" records of several rows in one string (the length in characters, so that the
     text may hold any character); `_unpack` reads them."""
@@ -237,16 +238,20 @@ _MY_COURSES = (
     .order_by(_E.completed_at.is_not(None), _E.due_on.is_(None), _E.due_on, _E.id)
 )
 
-_HOURS_AND_UNITS = sa.select(_YEAR_HOURS, _TIER_REQUIREMENT, _UNIT_NAMES)
+_HOURS_AND_UNITS = sa.select(_YEAR_HOURS.label("year_hours"), _TIER_REQUIREMENT.label("tier_requirement"),
+                             _UNIT_NAMES.label("unit_names"))
 
 
 def _figures(session: Session, user: User, params: dict[str, Any], row: Any) -> tuple[Decimal, Decimal, str]:
     """Hours this year, the tier's requirement (its default when none is stored) and the unit path's
     names, from a row of `_MY_COURSES` or else with `_HOURS_AND_UNITS`."""
-    got, stored, names = row if row is not None else session.connection().execute(_HOURS_AND_UNITS, params).one()
-    by_id = dict(_unpack(names))
-    return (Decimal(str(got)), Decimal(stored) if stored is not None else DEFAULT_REQUIREMENTS[user.tier],
-            " / ".join(by_id.get(i, "?") for i in params["unit_ids"]))
+    if row is None:
+        row = session.connection().execute(_HOURS_AND_UNITS, params).one()
+    by_id = dict(_unpack(row.unit_names))
+    chain = user.org_unit.chain_ids if user.org_unit else []
+    return (Decimal(str(row.year_hours)),
+            Decimal(row.tier_requirement) if row.tier_requirement is not None else DEFAULT_REQUIREMENTS[user.tier],
+            " / ".join(by_id.get(i, "?") for i in chain))
 
 
 def my_learning(session: Session, user: User, *, now: datetime | None = None) -> MyLearning:
@@ -255,8 +260,8 @@ def my_learning(session: Session, user: User, *, now: datetime | None = None) ->
     versions not in memory yet."""
     now = now or utcnow()
     year = ledger_year(now)
-    unit_ids = [int(p) for p in user.org_unit.path.strip("/").split("/") if p] if user.org_unit else []
-    params = {"user_id": user.id or 0, "year": year, "tier": user.tier, "unit_ids": unit_ids or [user.org_unit_id]}
+    params = {"user_id": user.id or 0, "year": year, "tier": user.tier,
+              "unit_ids": (user.org_unit.chain_ids if user.org_unit else []) or [user.org_unit_id]}
     rows = session.connection().execute(_MY_COURSES, params).all()
     pairs = [(EnrolmentBrief(r[0], r[1], r[2], r[3], r[4], r[5], r[6]), CourseBrief(r[1], r[7], r[8], r[9], r[10])) for r in rows]
     versions = _versions_for(session, pairs)
@@ -269,7 +274,7 @@ def my_learning(session: Session, user: User, *, now: datetime | None = None) ->
         cards.append(CourseCard(enrolment, course, status_of(enrolment), _progress(version, _material_ids(row.done)),
                                 version.number, version.number < course.published_number, _briefs(row.blocking),
                                 bool(enrolment.due_on and enrolment.completed_at is None and today > enrolment.due_on)))
-    hours, required, unit_path = _figures(session, user, params, rows[0][-3:] if rows else None)
+    hours, required, unit_path = _figures(session, user, params, rows[0] if rows else None)
     return MyLearning(year, hours, required, cards, unit_path)
 
 

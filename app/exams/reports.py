@@ -65,7 +65,7 @@ def can_see_report(actor: User, exam: Exam) -> bool:
 
 def _district_name(unit: OrgUnit, names: dict[int, str]) -> str:
     """The unit's district (second level of the tree) for grouping, or the unit itself near the root."""
-    parts = [int(p) for p in unit.path.strip("/").split("/") if p]
+    parts = unit.chain_ids
     return names.get(parts[1], unit.name) if len(parts) > 1 else unit.name
 
 
@@ -101,7 +101,7 @@ def exam_report(session: Session, actor: User, exam: Exam) -> ExamReport:
     items = stats.item_analysis(matrix, points)
     kind, coefficient = stats.reliability(matrix, points)
     stems = _stems(session, list(points))
-    unit_ids = {int(p) for _a, _u, o in graded for p in o.path.strip("/").split("/")[:2] if p}
+    unit_ids = {i for _a, _u, o in graded for i in o.chain_ids[:2]}
     names = {int(i or 0): n for i, n in session.exec(select(OrgUnit.id, OrgUnit.name).where(col(OrgUnit.id).in_(unit_ids))).all()}
     percents = [float(a.score or 0) * 100 / float(a.max_score or 1) for a, _u, _o in graded]
     by_unit = stats.pass_rates([(_district_name(o, names), bool(a.passed)) for a, _u, o in graded])
