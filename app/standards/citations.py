@@ -1,7 +1,7 @@
-"""Citations of standard clauses, the one way other domains cite a clause (course materials, exam
-questions, scenario steps), and the review worklist they feed: when a version goes under revision, is
-superseded or is abolished, every citation of one of its clauses gets an open review item for its
-owner, until the owner marks it reviewed. Functions flush, never commit.
+"""Citations of standard clauses, the one way other domains cite a clause (course materials and exam
+questions now, scenario steps once they exist), and the review worklist they feed: when a version goes
+under revision, is superseded or is abolished, every citation of one of its clauses gets an open review
+item for its owner, until the owner marks it reviewed. Functions flush, never commit.
 """
 
 from __future__ import annotations
