@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
+from app.accounts.scope import READ, TAKE
 from app.core.cache import ImmutableCache
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.group_commit import insert_later
@@ -57,7 +58,7 @@ from app.exams.models import (
     ExamKind,
     QuestionVersion,
 )
-from app.exams.permissions import can_view_attempt, owns_attempt
+from app.exams.permissions import ATTEMPT
 
 ABANDON_IDLE = timedelta(hours=24)  # an untimed practice attempt left this long is abandoned by the sweep
 SWEEP_BATCH = 200
@@ -126,26 +127,35 @@ def log(session: Session, attempt: Attempt, kind: str, client: Client, now: date
 
 
 def _locked(session: Session, attempt_id: int) -> Attempt | None:
+    """The attempt, locked (FOR UPDATE on PostgreSQL) and fresh: for the system's own closing and grading."""
     session.flush()
     stmt = select(Attempt).where(Attempt.id == attempt_id).with_for_update().execution_options(populate_existing=True)
     return session.exec(stmt).first()
 
 
 def _own_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
-    attempt = _locked(session, attempt_id)
-    if attempt is None or not owns_attempt(user, attempt):
-        raise NotFound()
-    return attempt
+    """The caller's own attempt (ATTEMPT's TAKE rule), locked and fresh: to save into, submit or close."""
+    session.flush()
+    return ATTEMPT.get(session, user, attempt_id, TAKE, lock=True)
 
 
 def get_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
-    """Read access: the owner, instructors, examiners and administrators."""
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        raise NotFound()
-    if not can_view_attempt(user, attempt):
-        raise NotFound()  # another trainee's attempt: not even its existence
-    return attempt
+    """An attempt the caller may read (ATTEMPT policy): their own; staff within their scope. Anybody
+    else's reads as missing, not even its existence shows."""
+    return ATTEMPT.get(session, user, attempt_id, READ)
+
+
+def get_own_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
+    """The caller's own attempt, for the pages that take it (not locked)."""
+    return ATTEMPT.get(session, user, attempt_id, TAKE)
+
+
+def exam_of(session: Session, attempt: Attempt) -> Exam:
+    """The exam of an attempt the caller already holds (loaded through ATTEMPT's rule): whoever may see
+    an attempt sees what exam it belongs to."""
+    exam = session.get(Exam, attempt.exam_id)
+    assert exam is not None  # a foreign key, deleted with its attempts
+    return exam
 
 
 def answers_of(session: Session, attempt_id: int) -> dict[str, AttemptAnswer]:
@@ -195,9 +205,7 @@ def _draw(session: Session, user: User, exam: Exam, rng: random.Random) -> list[
 def start_attempt(session: Session, user: User, exam_id: int, *, client: Client = SYSTEM, now: datetime | None = None,
                   seed: int | None = None) -> Started:
     now = now or utcnow()
-    exam = exam_service.get_exam(session, exam_id)
-    if exam.status != "published" or not exam_service.in_audience(session, user, exam):
-        raise NotFound()
+    exam = exam_service.get_exam(session, user, exam_id, TAKE)  # published, and the trainee is in its audience
     running = _in_progress(session, exam.id or 0, user.id or 0)
     if running is not None:
         running = _locked(session, running.id or 0)
@@ -271,7 +279,10 @@ _STATE = (sa.select(_ATTEMPT.c.user_id, _ATTEMPT.c.status, _ATTEMPT.c.deadline, 
                     _ANSWER.c.id, _ANSWER.c.seq, _ANSWER.c.response, _ANSWER.c.saved_at)
           .select_from(_ATTEMPT.outerjoin(_ANSWER, sa.and_(_ANSWER.c.attempt_id == _ATTEMPT.c.id,
                                                            _ANSWER.c.question_key == sa.bindparam("key"))))
-          .where(_ATTEMPT.c.id == sa.bindparam("attempt_id")).with_for_update(of=_ATTEMPT))
+          .where(_ATTEMPT.c.id == sa.bindparam("attempt_id"),
+                 # ATTEMPT's TAKE rule (the caller's own attempt), bound per save: another's reads as missing
+                 ATTEMPT.owner_column(TAKE) == sa.bindparam("actor_id"))
+          .with_for_update(of=_ATTEMPT))
 _INSERT_ANSWER = sa.insert(_ANSWER)
 _UPDATE_ANSWER = sa.update(_ANSWER).where(_ANSWER.c.id == sa.bindparam("answer_id")).values(
     response=sa.bindparam("new_response", type_=_ANSWER.c.response.type), seq=sa.bindparam("new_seq", type_=sa.Integer),
@@ -312,8 +323,8 @@ def save_answer(session: Session, user: User, attempt_id: int, key: str, raw: An
     commit). Only a save past the deadline takes the ORM path that closes and grades."""
     now = now or utcnow()
     session.flush()  # a caller's pending ORM changes (tests, the demo) before the Core statements
-    row = session.execute(_STATE, {"attempt_id": attempt_id, "key": key}).first()
-    if row is None or row.user_id != user.id:
+    row = session.execute(_STATE, {"attempt_id": attempt_id, "key": key, "actor_id": user.id}).first()
+    if row is None:
         raise NotFound()
     if row.status != AttemptStatus.in_progress or (row.deadline is not None and now >= row.deadline):
         attempt = _own_attempt(session, user, attempt_id)

@@ -1,9 +1,9 @@
 """Question banks on the database: banks, questions and their versions, citations of standard clauses,
 and search (bank_transfer.py has import and export).
 
-Who sees what (as app/courses scopes authoring): an instructor owns the banks they create;
-administrators see and edit every bank; a district administrator the banks whose owner belongs to
-their org-unit subtree. Anybody else's bank reads as 404.
+Who sees what: exams.permissions.BANK (an instructor owns the banks they create; administrators see
+and edit every bank; a district administrator the banks whose owner belongs to their org-unit subtree;
+anybody else's bank reads as 404) and QUESTION (a question follows its bank).
 
 Versions. A question's content (type, stem, config, points, difficulty, explanation, cited clauses)
 lives in `QuestionVersion` rows that are never updated: a content edit inserts version n+1 and moves
@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
-from app.accounts import permissions as account_permissions
-from app.accounts.models import OrgUnit, Role, User
+from app.accounts.models import User
+from app.accounts.scope import CHANGE, READ, related
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -40,6 +40,7 @@ from app.exams import question_types as qt
 from app.exams.bank_schemas import BankIn, BankPatch, QuestionIn, QuestionPatch
 from app.exams.drafts import QuestionDraft, build_draft
 from app.exams.models import Question, QuestionBank, QuestionStatus, QuestionVersion
+from app.exams.permissions import BANK, QUESTION, can_author
 from app.standards import citations
 from app.standards import service as standards
 from app.standards.models import Citation, Clause
@@ -47,25 +48,9 @@ from app.standards.models import Citation, Clause
 CITATION_TARGET = "exam_question"
 SYNC_IMPORT_MAX = 200
 IMPORT_JOB = "exams.import_questions"
-AUTHOR_ROLES = (Role.instructor, Role.admin, Role.district_admin)
 
 # ---------------------------------------------------------------------------------------------
-# Who may do what
-
-
-def can_author(user: User) -> bool:
-    return user.has_role(*AUTHOR_ROLES)
-
-
-def can_manage(user: User, bank: QuestionBank, owner: User | None) -> bool:
-    """Administrators every bank; the owner (an instructor) theirs; a district administrator those of
-    owners in their subtree."""
-    if user.has_role(Role.admin):
-        return True
-    if bank.owner_id == user.id and can_author(user):
-        return True
-    return (user.has_role(Role.district_admin) and owner is not None
-            and account_permissions.unit_in_scope(user, owner.org_unit))
+# Who may do what: exams.permissions.BANK and QUESTION
 
 
 def _require_author(user: User) -> None:
@@ -87,22 +72,11 @@ def create_bank(session: Session, actor: User, data: BankIn, *, now: datetime | 
     return bank
 
 
-def _visible_banks(actor: User) -> Any:
-    stmt = select(QuestionBank).join(User, col(User.id) == QuestionBank.owner_id).join(OrgUnit, col(OrgUnit.id) == User.org_unit_id)
-    if actor.has_role(Role.admin):
-        return stmt
-    visible: list[Any] = [col(QuestionBank.owner_id) == actor.id]
-    prefix = account_permissions.scope_path(actor)
-    if actor.has_role(Role.district_admin) and prefix is not None:
-        visible.append(col(OrgUnit.path).startswith(prefix, autoescape=True))
-    return stmt.where(sa.or_(*visible))
-
-
 def list_banks(session: Session, actor: User, *, q: str = "", archived: bool = False, limit: int = 50,
                offset: int = 0) -> tuple[list[QuestionBank], int]:
     """The banks the actor may manage, newest change first (archived ones only when asked)."""
     _require_author(actor)
-    stmt = _visible_banks(actor)
+    stmt = BANK.select(actor, READ)
     stmt = stmt.where(col(QuestionBank.archived_at).is_not(None) if archived else col(QuestionBank.archived_at).is_(None))
     if q.strip():
         stmt = stmt.where(col(QuestionBank.name).contains(q.strip(), autoescape=True))
@@ -111,13 +85,10 @@ def list_banks(session: Session, actor: User, *, q: str = "", archived: bool = F
     return list(rows), int(total)
 
 
-def get_bank(session: Session, actor: User, bank_id: int) -> QuestionBank:
-    """A bank the actor may manage; anything else (missing or someone else's) is NotFound."""
+def get_bank(session: Session, actor: User, bank_id: int, action: str = READ) -> QuestionBank:
+    """A bank the actor may `action` (BANK policy); anything else (missing or someone else's) is NotFound."""
     _require_author(actor)
-    bank = session.get(QuestionBank, bank_id)
-    if bank is None or not can_manage(actor, bank, session.get(User, bank.owner_id)):
-        raise NotFound(_("No such question bank."))
-    return bank
+    return BANK.get(session, actor, bank_id, action)
 
 
 def require_open(bank: QuestionBank) -> None:
@@ -126,7 +97,7 @@ def require_open(bank: QuestionBank) -> None:
 
 
 def update_bank(session: Session, actor: User, bank: QuestionBank, data: BankPatch, *, now: datetime | None = None) -> QuestionBank:
-    get_bank(session, actor, bank.id or 0)
+    BANK.require(session, actor, bank, CHANGE)
     renamed = data.name is not None and data.name != bank.name
     for key, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(bank, key, value)
@@ -156,7 +127,7 @@ def _relabel_citations(session: Session, bank: QuestionBank) -> None:
 def archive_bank(session: Session, actor: User, bank: QuestionBank, *, archived: bool = True,
                  now: datetime | None = None) -> QuestionBank:
     """Archive (or restore) a bank. Its questions stay: papers and attempts keep pointing at them."""
-    get_bank(session, actor, bank.id or 0)
+    BANK.require(session, actor, bank, CHANGE)
     bank.archived_at = (now or utcnow()) if archived else None
     bank.updated_at = now or utcnow()
     session.add(bank)
@@ -202,12 +173,21 @@ def _label(bank: QuestionBank, stem: str) -> str:
     return f"{bank.name} · {text[:80]}{'…' if len(text) > 80 else ''}"
 
 
-def get_question(session: Session, actor: User, question_id: int) -> QuestionRow:
-    question = session.get(Question, question_id)
-    if question is None:
+def get_question(session: Session, actor: User, question_id: int, action: str = READ, *, bank_id: int | None = None) -> QuestionRow:
+    """A question the actor may `action` (QUESTION policy: it follows its bank), with its current version;
+    with `bank_id`, only a question of that bank (a page's URL names both)."""
+    _require_author(actor)
+    question = QUESTION.get(session, actor, question_id, action)
+    if bank_id is not None and question.bank_id != bank_id:
         raise NotFound(_("No such question."))
-    get_bank(session, actor, question.bank_id)
     return QuestionRow(question, current_version(session, question))
+
+
+def _bank_of(session: Session, question: Question) -> QuestionBank:
+    """The bank of a question the caller already holds through QUESTION's rule (which follows the bank)."""
+    bank = related(session, QuestionBank, question.bank_id)
+    assert bank is not None  # a foreign key
+    return bank
 
 
 def current_version(session: Session, question: Question) -> QuestionVersion:
@@ -272,7 +252,7 @@ def _sync_citations(session: Session, bank: QuestionBank, question: Question, st
 
 def create_question(session: Session, actor: User, bank: QuestionBank, data: QuestionIn, *,
                     now: datetime | None = None) -> QuestionRow:
-    get_bank(session, actor, bank.id or 0)
+    BANK.require(session, actor, bank, CHANGE)
     require_open(bank)
     draft = _draft_of(data)
     clauses = _check_clauses(session, actor, data.clause_ids)
@@ -305,7 +285,8 @@ def update_question(session: Session, actor: User, question: Question, data: Que
     """Change a question. Content changes write a new version (past versions stay as they were);
     tags, category, tier and status change in place. `expected_version` (the version the editor
     showed) turns a concurrent edit into a Conflict instead of silently overwriting it."""
-    bank = get_bank(session, actor, question.bank_id)
+    question = QUESTION.require(session, actor, question, CHANGE)
+    bank = _bank_of(session, question)
     require_open(bank)
     question = _lock(session, question)
     if expected_version is not None and expected_version != question.version_count:
@@ -385,7 +366,7 @@ def search_questions(session: Session, actor: User, bank: QuestionBank, flt: Que
                      limit: int = 50, offset: int = 0) -> tuple[list[QuestionRow], int]:
     """Questions of a bank with their current versions, newest first, filtered by type, tag,
     difficulty, status, category (prefix), cited clause and text of the stem."""
-    get_bank(session, actor, bank.id or 0)
+    BANK.require(session, actor, bank, READ)
     flt = flt or QuestionFilter()
     stmt = (select(Question, QuestionVersion).join(QuestionVersion, col(QuestionVersion.id) == Question.current_version_id)
             .where(Question.bank_id == bank.id))

@@ -35,9 +35,10 @@ from app.exams.exporters import EXTENSIONS, MEDIA_TYPES
 from app.exams.importers import FORMATS, guess_format, xlsx_template
 from app.exams.importers.base import MAX_FILE_BYTES
 from app.exams.models import QuestionBank
+from app.exams.permissions import AUTHOR_ROLES
 
 router = make_router(prefix="/api/v1", tags=["question banks"])
-AUTHORS = service.AUTHOR_ROLES
+AUTHORS = AUTHOR_ROLES
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.accounts.models import User
+from app.accounts.permissions import JOB
+from app.accounts.scope import READ
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import gettext as _
 from app.core.jobs import Job, JobContext, JobStatus, PermanentJobError, job_handler
@@ -69,9 +71,8 @@ class ImportJobView:
 
 def get_import_job(session: Session, actor: User, target: QuestionBank, job_id: int) -> ImportJobView:
     """An import job of this bank started by this actor (anybody else's is NotFound)."""
-    job = session.get(Job, job_id)
-    if (job is None or job.kind != bank.IMPORT_JOB or job.created_by_id != actor.id
-            or int((job.payload or {}).get("bank_id") or 0) != target.id):
+    job = JOB.find(session, actor, job_id, READ)
+    if job is None or job.kind != bank.IMPORT_JOB or int((job.payload or {}).get("bank_id") or 0) != target.id:
         raise NotFound(_("No such import."))
     result = job.result or {}
     finished = job.status in (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled)

@@ -23,6 +23,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.accounts.scope import CHANGE
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.jobs import Job, enqueue
@@ -33,7 +34,6 @@ from app.exams.bank import (
     SYNC_IMPORT_MAX,
     QuestionFilter,
     QuestionRow,
-    get_bank,
     insert_question,
     require_open,
     search_questions,
@@ -42,6 +42,7 @@ from app.exams.drafts import QuestionDraft, SourceRef, split_clause_ref
 from app.exams.exporters import EXPORTERS
 from app.exams.importers import ImportIssue, find_duplicates, parse_import
 from app.exams.models import Question, QuestionBank, QuestionStatus
+from app.exams.permissions import BANK
 from app.standards import service as standards
 from app.standards.models import Clause, Standard, StandardVersion
 
@@ -161,7 +162,7 @@ def import_file(session: Session, actor: User, bank: QuestionBank, data: bytes, 
 
     With `background` and more than SYNC_IMPORT_MAX questions to store, a job is queued instead (in
     the caller's transaction) and `outcome.job` is set; the job calls this again without `background`."""
-    get_bank(session, actor, bank.id or 0)
+    BANK.require(session, actor, bank, CHANGE)
     require_open(bank)
     now = now or utcnow()
     parsed = parse_import(data, fmt, filename=filename)

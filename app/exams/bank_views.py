@@ -31,11 +31,12 @@ from app.exams.exporters import EXTENSIONS, MEDIA_TYPES
 from app.exams.importers import FORMATS, guess_format, xlsx_template
 from app.exams.importers.base import MAX_FILE_BYTES
 from app.exams.models import QUESTION_STATUS_LABELS, QuestionBank, QuestionStatus
+from app.exams.permissions import AUTHOR_ROLES
 from app.standards import service as standards
 from app.standards.models import StandardVersion
 
 router = make_router(tags=["pages: question banks"])
-AUTHORS = service.AUTHOR_ROLES
+AUTHORS = AUTHOR_ROLES
 PAGE = 30
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMAT_LABELS = {"gift": "GIFT", "aiken": "Aiken", "moodle-xml": "Moodle XML", "qti": "QTI 2.1 / 3.0", "xlsx": "Excel"}
@@ -384,10 +385,7 @@ def question_create(request: Request, db: DbSession, user: CurrentUser, bank_id:
 
 
 def _row_in_bank(db: DbSession, user: User, bank_id: int, question_id: int) -> service.QuestionRow:
-    row = service.get_question(db, user, question_id)
-    if row.question.bank_id != bank_id:
-        raise NotFound()
-    return row
+    return service.get_question(db, user, question_id, bank_id=bank_id)
 
 
 @router.get("/author/question-banks/{bank_id}/questions/{question_id}", name="bank:question_edit", dependencies=[allow(*AUTHORS)])

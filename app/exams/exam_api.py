@@ -21,7 +21,7 @@ from app.core.models import utcnow
 from app.core.routing import DbSession, make_router
 from app.exams import attempts, exams, grading
 from app.exams.exam_schemas import AnswerIn, AttemptOut, AttemptStatusOut, OpenExamOut, OptionOut, QuestionOut, ResultOut, SavedOut
-from app.exams.models import Attempt, Exam
+from app.exams.models import Attempt
 
 router = make_router(prefix="/api/v1", tags=["exams"])
 
@@ -50,8 +50,7 @@ def attempt_out(db: DbSession, attempt: Attempt) -> AttemptOut:
 
 
 def result_out(db: DbSession, attempt: Attempt, user: CurrentUser) -> ResultOut:
-    exam = db.get(Exam, attempt.exam_id)
-    assert exam is not None
+    exam = attempts.exam_of(db, attempt)
     shown = grading.visibility(exam, attempt, user)
     return ResultOut(status=attempt.status, score=float(attempt.score) if shown.score and attempt.score is not None else None,
                      max_score=float(attempt.max_score) if attempt.max_score is not None else None,

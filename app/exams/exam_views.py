@@ -20,7 +20,9 @@ from pydantic import ValidationError
 
 from app.accounts.access import CurrentPrincipal, CurrentUser, allow, signed_in
 from app.accounts.models import TIER_LABELS, Role, Tier
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.accounts.permissions import may_target_everyone
+from app.accounts.scope import CHANGE, TAKE
+from app.core.errors import Conflict, ValidationFailed
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -72,9 +74,7 @@ def my_exams(request: Request, db: DbSession, user: CurrentUser) -> Response:
 
 @router.get("/exams/{exam_id:int}", name="exams:intro", dependencies=[signed_in()])
 def intro(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
-    exam = exams.get_exam(db, exam_id)
-    if exam.status != ExamStatus.published or not exams.in_audience(db, user, exam):
-        raise NotFound()
+    exam = exams.get_exam(db, user, exam_id, TAKE)  # published, and the caller is in its audience
     now = utcnow()
     count, points = papers.snapshot_points(exam.paper_snapshot)
     return render(request, "exams/take/intro.html", {
@@ -93,22 +93,15 @@ def start(request: Request, db: DbSession, principal: CurrentPrincipal, exam_id:
     return redirect(request, path_for(request, "exams:take", attempt_id=started.attempt.id))
 
 
-def _own(db: DbSession, user: CurrentUser, attempt_id: int) -> Any:
-    attempt = attempts.get_attempt(db, user, attempt_id)
-    if attempt.user_id != user.id:
-        raise NotFound()
-    return attempt
-
-
 @router.get("/exams/attempts/{attempt_id}", name="exams:take", dependencies=[signed_in()])
 def take(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) -> Response:
-    attempt = _own(db, user, attempt_id)
+    attempt = attempts.get_own_attempt(db, user, attempt_id)
     now = utcnow()
     if attempt.status == AttemptStatus.in_progress and attempts.past_deadline(attempt, now):
         attempt = attempts.submit(db, user, attempt_id, now=now)  # closed at the deadline with what was saved
     if attempt.status != AttemptStatus.in_progress:
         return redirect(request, path_for(request, "exams:result", attempt_id=attempt_id))
-    exam = exams.get_exam(db, attempt.exam_id)
+    exam = attempts.exam_of(db, attempt)
     answers = attempts.answers_of(db, attempt.id or 0)
     return render(request, "exams/take/attempt.html", {
         **_common(), "exam": exam, "attempt": attempt, "questions": attempts.shown_questions(db, attempt),
@@ -122,7 +115,7 @@ def result(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) 
     attempt = attempts.get_attempt(db, user, attempt_id)
     if attempt.status == AttemptStatus.in_progress and attempt.user_id == user.id:
         return redirect(request, path_for(request, "exams:take", attempt_id=attempt_id))
-    exam = exams.get_exam(db, attempt.exam_id)
+    exam = attempts.exam_of(db, attempt)
     shown = grading.visibility(exam, attempt, user)
     return render(request, "exams/take/result.html", {
         **_common(), "exam": exam, "attempt": attempt, "shown": shown,
@@ -184,20 +177,20 @@ def grade(request: Request, db: DbSession, user: CurrentUser, answer_id: int,
 
 @router.get("/exams/staff/exams/{exam_id}/attempts", name="exams:attempts", dependencies=[allow(*STAFF_ROLES)])
 def exam_attempts(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
-    exam = exams.get_exam(db, exam_id)
-    return render(request, "exams/author/attempts.html", {**_common(), "exam": exam, "rows": grading.exam_attempts(db, user, exam_id)})
+    exam = exams.get_exam(db, user, exam_id)
+    return render(request, "exams/author/attempts.html", {**_common(), "exam": exam, "rows": grading.exam_attempts(db, user, exam)})
 
 
 @router.get("/exams/staff/attempts/{attempt_id}/log", name="exams:attempt_log", dependencies=[allow(*STAFF_ROLES)])
 def attempt_log(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) -> Response:
     attempt = attempts.get_attempt(db, user, attempt_id)
     return render(request, "exams/author/attempt_log.html", {
-        **_common(), "attempt": attempt, "exam": exams.get_exam(db, attempt.exam_id), "events": grading.attempt_log(db, user, attempt)})
+        **_common(), "attempt": attempt, "exam": attempts.exam_of(db, attempt), "events": grading.attempt_log(db, user, attempt)})
 
 
 @router.get("/exams/staff/regrade", name="exams:regrade", dependencies=[allow(*GRADER_ROLES)])
 def regrade_page(request: Request, db: DbSession, user: CurrentUser, question_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
-    count = grading.regrade_count(db, question_id) if question_id else None
+    count = grading.regrade_count(db, user, question_id) if question_id else None
     return render(request, "exams/author/regrade.html", {**_common(), "question_id": question_id, "count": count})
 
 
@@ -252,7 +245,8 @@ def _exam_form(form: dict[str, str]) -> ExamIn:
 
 def _form_ctx(db: DbSession, user: CurrentUser, exam: Any = None, values: dict[str, str] | None = None) -> dict[str, Any]:
     return {**_common(), "exam": exam, "values": values or {}, "papers": papers.authored_papers(db, user),
-            "units": exams.unit_choices(db), "courses": exams.course_choices(db), "tiers": list(Tier),
+            "units": exams.unit_choices(db, user), "city_wide": may_target_everyone(user), "courses": exams.course_choices(db),
+            "tiers": list(Tier),
             "kinds": list(ExamKind), "policies": list(ResultsPolicy)}
 
 
@@ -301,7 +295,7 @@ def _values_of(exam: Any) -> dict[str, str]:
 
 
 def _edit_ctx(db: DbSession, user: CurrentUser, exam: Any, values: dict[str, str] | None = None) -> dict[str, Any]:
-    paper = papers.get_paper(db, exam.paper_id)
+    paper = papers.paper_of(db, exam)
     check = papers.check_blueprint(db, paper) if paper.kind == PaperKind.blueprint else None
     return {**_form_ctx(db, user, exam, values or _values_of(exam)), "paper": paper, "check": check,
             "snapshot_points": papers.snapshot_points(exam.paper_snapshot) if exam.status != ExamStatus.draft else None}
@@ -362,7 +356,7 @@ def paper_create(request: Request, db: DbSession, user: CurrentUser, title: Anno
 
 @router.get("/exams/staff/papers/{paper_id}", name="exams:paper", dependencies=[allow(*AUTHOR_ROLES)])
 def paper_page(request: Request, db: DbSession, user: CurrentUser, paper_id: int) -> Response:
-    paper = papers.get_paper(db, paper_id)
+    paper = papers.get_paper(db, user, paper_id)
     is_blueprint = paper.kind == PaperKind.blueprint
     return render(request, "exams/author/paper.html", {
         **_common(), "paper": paper, "items": papers.item_rows(db, paper) if not is_blueprint else [],
@@ -373,7 +367,7 @@ def paper_page(request: Request, db: DbSession, user: CurrentUser, paper_id: int
 @router.post("/exams/staff/papers/{paper_id}/items", name="exams:paper_items", dependencies=[allow(*AUTHOR_ROLES)])
 def paper_items(request: Request, db: DbSession, user: CurrentUser, paper_id: int,
                 question_ids: Annotated[str, Form(max_length=5000)] = "") -> Response:
-    paper = papers.get_paper(db, paper_id)
+    paper = papers.get_paper(db, user, paper_id, CHANGE)
     ids = [int(part) for part in question_ids.replace("，", ",").replace(" ", ",").split(",") if part.strip().isdigit()]
     try:
         papers.set_items(db, user, paper, [(i, None) for i in ids])
@@ -390,7 +384,7 @@ def paper_rule_add(request: Request, db: DbSession, user: CurrentUser, paper_id:
                    type: Annotated[str, Form(max_length=30)] = "", difficulty_min: Annotated[int, Form(ge=1, le=5)] = 1,
                    difficulty_max: Annotated[int, Form(ge=1, le=5)] = 5, tag: Annotated[str, Form(max_length=100)] = "",
                    category: Annotated[str, Form(max_length=300)] = "", clause_id: Annotated[str, Form(max_length=12)] = "") -> Response:
-    paper = papers.get_paper(db, paper_id)
+    paper = papers.get_paper(db, user, paper_id, CHANGE)
     try:
         spec = papers.RuleSpec(count=count, points=Decimal(points or "1"), type=type or None, difficulty_min=difficulty_min,
                                difficulty_max=difficulty_max, tag=tag.strip() or None, category=category.strip() or None,
@@ -404,5 +398,5 @@ def paper_rule_add(request: Request, db: DbSession, user: CurrentUser, paper_id:
 @router.post("/exams/staff/papers/{paper_id}/rules/{rule_id}/delete", name="exams:paper_rule_delete",
              dependencies=[allow(*AUTHOR_ROLES)])
 def paper_rule_delete(request: Request, db: DbSession, user: CurrentUser, paper_id: int, rule_id: int) -> Response:
-    papers.remove_rule(db, user, papers.get_paper(db, paper_id), rule_id)
+    papers.remove_rule(db, user, papers.get_paper(db, user, paper_id, CHANGE), rule_id)
     return redirect(request, path_for(request, "exams:paper", paper_id=paper_id))

@@ -15,35 +15,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from app.accounts import permissions as account_permissions
 from app.accounts.models import OrgUnit, User
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.accounts.scope import CHANGE, READ, TAKE, TARGET, USE
+from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
-from app.courses.models import Enrolment
+from app.courses.models import Course
 from app.exams import papers
 from app.exams.exam_schemas import ExamIn
 from app.exams.models import Attempt, AttemptStatus, Exam, ExamKind, ExamStatus, Paper
-from app.exams.permissions import can_author, can_edit_exam
+from app.exams.permissions import EXAM, PAPER, can_author
 
 
-def get_exam(session: Session, exam_id: int) -> Exam:
-    exam = session.get(Exam, exam_id)
-    if exam is None:
-        raise NotFound()
-    return exam
+def get_exam(session: Session, actor: User, exam_id: int, action: str = READ) -> Exam:
+    """An exam the caller may `action` (EXAM policy: READ as staff, CHANGE as its editor, TAKE as a
+    trainee in its audience); anything else reads as missing."""
+    return EXAM.get(session, actor, exam_id, action)
 
 
-def _check_refs(session: Session, data: ExamIn) -> Paper:
-    paper = session.get(Paper, data.paper_id)
+def require_audience(session: Session, actor: User, org_unit_id: int | None) -> OrgUnit | None:
+    """The unit an exam or a schedule is aimed at, if the caller may aim at it (ORG_UNIT's TARGET rule):
+    a district administrator only at a unit of their subtree, never at the whole city."""
+    if org_unit_id is None:
+        if not account_permissions.may_target_everyone(actor):
+            raise ValidationFailed(_("Choose a unit of your district as the audience."))
+        return None
+    unit = account_permissions.ORG_UNIT.find(session, actor, org_unit_id, TARGET)
+    if unit is None:
+        raise ValidationFailed(_("The organisation unit does not exist or is outside your scope."))
+    return unit
+
+
+def _check_refs(session: Session, actor: User, data: ExamIn) -> Paper:
+    paper = PAPER.find(session, actor, data.paper_id, USE)
     if paper is None or paper.archived_at is not None:
         raise ValidationFailed(_("Choose a paper for the exam."))
-    if data.org_unit_id is not None and session.get(OrgUnit, data.org_unit_id) is None:
-        raise ValidationFailed(_("The organisation unit does not exist."))
+    require_audience(session, actor, data.org_unit_id)
+    if data.course_id is not None and session.exec(select(col(Course.id)).where(col(Course.id) == data.course_id)).first() is None:
+        raise ValidationFailed(_("The course does not exist."))
     return paper
 
 
@@ -59,7 +73,7 @@ def _apply(exam: Exam, data: ExamIn) -> None:
 def create_exam(session: Session, actor: User, data: ExamIn) -> Exam:
     if not can_author(actor):
         raise PermissionDenied()
-    _check_refs(session, data)
+    _check_refs(session, actor, data)
     exam = Exam(title=data.title, paper_id=data.paper_id, owner_id=actor.id or 0)
     _apply(exam, data)
     exam.paper_snapshot = {"practice": {"from_notebook": data.practice_from_notebook}} if data.kind == ExamKind.practice else {}
@@ -75,9 +89,8 @@ def create_exam(session: Session, actor: User, data: ExamIn) -> Exam:
 
 def update_exam(session: Session, actor: User, exam: Exam, data: ExamIn) -> Exam:
     """A draft changes freely; a published exam keeps its paper and kind (its attempts were drawn from them)."""
-    if not can_edit_exam(actor, exam):
-        raise PermissionDenied()
-    _check_refs(session, data)
+    EXAM.require(session, actor, exam, CHANGE)
+    _check_refs(session, actor, data)
     if exam.status != ExamStatus.draft and (data.paper_id != exam.paper_id or data.kind.value != exam.kind):
         raise Conflict(_("A published exam keeps its paper and kind. Create a new exam instead."))
     exam.paper_id = data.paper_id
@@ -90,8 +103,7 @@ def update_exam(session: Session, actor: User, exam: Exam, data: ExamIn) -> Exam
 
 
 def publish_exam(session: Session, actor: User, exam: Exam, *, now: datetime | None = None) -> Exam:
-    if not can_edit_exam(actor, exam):
-        raise PermissionDenied()
+    EXAM.require(session, actor, exam, CHANGE)
     if exam.status == ExamStatus.published:
         return exam
     if exam.status == ExamStatus.archived:
@@ -99,7 +111,8 @@ def publish_exam(session: Session, actor: User, exam: Exam, *, now: datetime | N
     now = now or utcnow()
     if exam.closes_at is not None and exam.closes_at <= now:
         raise ValidationFailed(_("The exam's window has already closed."))
-    snapshot = papers.freeze(session, papers.get_paper(session, exam.paper_id))
+    require_audience(session, actor, exam.org_unit_id)  # an exam drafted before the rule held
+    snapshot = papers.freeze(session, papers.get_paper(session, actor, exam.paper_id, USE), actor=actor)
     practice = (exam.paper_snapshot or {}).get("practice")
     if practice is not None:
         snapshot["practice"] = practice
@@ -112,8 +125,7 @@ def publish_exam(session: Session, actor: User, exam: Exam, *, now: datetime | N
 
 
 def archive_exam(session: Session, actor: User, exam: Exam) -> Exam:
-    if not can_edit_exam(actor, exam):
-        raise PermissionDenied()
+    EXAM.require(session, actor, exam, CHANGE)
     exam.status = ExamStatus.archived.value
     session.add(exam)
     session.flush()
@@ -125,34 +137,13 @@ def archive_exam(session: Session, actor: User, exam: Exam) -> Exam:
 
 
 def in_audience(session: Session, user: User, exam: Exam) -> bool:
-    if exam.tier and exam.tier != user.tier:
-        return False
-    if exam.org_unit_id is not None:
-        unit = session.get(OrgUnit, exam.org_unit_id)
-        if unit is None or not user.org_unit.path.startswith(unit.path):
-            return False
-    if exam.course_id is not None:
-        enrolled = session.exec(select(col(Enrolment.id)).where(
-            Enrolment.course_id == exam.course_id, Enrolment.user_id == user.id)).first()
-        if enrolled is None:
-            return False
-    return True
+    """Whether `user` may take `exam`: published and in its audience (EXAM's TAKE rule)."""
+    return EXAM.allows(session, user, exam, TAKE)
 
 
 def is_open(exam: Exam, now: datetime) -> bool:
     return (exam.status == ExamStatus.published and (exam.opens_at is None or exam.opens_at <= now)
             and (exam.closes_at is None or now < exam.closes_at))
-
-
-def _audience_filter(user: User) -> list[Any]:
-    unit_path = select(OrgUnit.path).where(col(OrgUnit.id) == col(Exam.org_unit_id)).scalar_subquery()
-    enrolled = select(col(Enrolment.id)).where(col(Enrolment.course_id) == col(Exam.course_id),
-                                               Enrolment.user_id == user.id).exists()
-    return [
-        sa.or_(col(Exam.tier).is_(None), col(Exam.tier) == user.tier),
-        sa.or_(col(Exam.org_unit_id).is_(None), sa.literal(user.org_unit.path).startswith(unit_path)),
-        sa.or_(col(Exam.course_id).is_(None), enrolled),
-    ]
 
 
 @dataclass
@@ -181,9 +172,8 @@ def exams_open_for(session: Session, user: User, now: datetime | None = None, *,
     """Published exams whose window is open now, for the user's tier, unit and enrolments, with attempts
     left (or one in progress). Three queries whatever the number of exams."""
     now = now or utcnow()
-    query = (select(Exam).where(Exam.status == ExamStatus.published.value,
-                                sa.or_(col(Exam.opens_at).is_(None), col(Exam.opens_at) <= now),
-                                sa.or_(col(Exam.closes_at).is_(None), col(Exam.closes_at) > now), *_audience_filter(user))
+    query = (EXAM.select(user, TAKE).where(sa.or_(col(Exam.opens_at).is_(None), col(Exam.opens_at) <= now),
+                                           sa.or_(col(Exam.closes_at).is_(None), col(Exam.closes_at) > now))
              .order_by(sa.func.coalesce(col(Exam.closes_at), col(Exam.created_at)), col(Exam.id)))
     if not include_practice:
         query = query.where(Exam.kind != ExamKind.practice.value)
@@ -203,17 +193,13 @@ def attempts_left(session: Session, user: User, exam: Exam) -> int | None:
 
 
 def authored_exams(session: Session, actor: User) -> list[Exam]:
-    query = select(Exam).order_by(col(Exam.created_at).desc(), col(Exam.id).desc())
-    if not actor.has_role("admin"):
-        query = query.where(Exam.owner_id == actor.id)
+    """The exams the caller may edit, newest first."""
+    query = EXAM.select(actor, CHANGE).order_by(col(Exam.created_at).desc(), col(Exam.id).desc())
     return list(session.exec(query.limit(500)).all())
 
 
 def editable_exam(session: Session, actor: User, exam_id: int) -> Exam:
-    exam = get_exam(session, exam_id)
-    if not can_edit_exam(actor, exam):
-        raise NotFound()
-    return exam
+    return get_exam(session, actor, exam_id, CHANGE)
 
 
 def running_attempt(session: Session, user: User, exam: Exam) -> Attempt | None:
@@ -234,8 +220,10 @@ def results_of(session: Session, user: User, *, exam_id: int | None = None, incl
     return [(a, e) for a, e in session.exec(query).all()]
 
 
-def unit_choices(session: Session) -> list[OrgUnit]:
-    return list(session.exec(select(OrgUnit).where(col(OrgUnit.is_active).is_(True)).order_by(col(OrgUnit.path))).all())
+def unit_choices(session: Session, actor: User) -> list[OrgUnit]:
+    """The units the caller may aim an exam at."""
+    return list(session.exec(account_permissions.ORG_UNIT.select(actor, TARGET).where(col(OrgUnit.is_active).is_(True))
+                             .order_by(col(OrgUnit.path))).all())
 
 
 def course_choices(session: Session) -> list[tuple[int, str]]:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.accounts.scope import GRADE, READ
 from app.core import events
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
@@ -43,7 +44,7 @@ from app.exams.models import (
     QuestionVersion,
     ResultsPolicy,
 )
-from app.exams.permissions import can_grade, can_view_attempt
+from app.exams.permissions import ANSWER, ATTEMPT, EXAM, QUESTION, can_grade
 
 CENT = Decimal("0.01")
 
@@ -146,7 +147,7 @@ def grading_queue(session: Session, actor: User, *, exam_id: int | None = None, 
              .join(Exam, col(Exam.id) == col(Attempt.exam_id))
              .join(User, col(User.id) == col(Attempt.user_id))
              .where(col(AttemptAnswer.needs_manual).is_(True), col(AttemptAnswer.score).is_(None),
-                    Attempt.status == AttemptStatus.finished.value)
+                    Attempt.status == AttemptStatus.finished.value, ATTEMPT.where(actor, GRADE))
              .order_by(col(Attempt.submitted_at), col(AttemptAnswer.id)).limit(limit))
     if exam_id is not None:
         query = query.where(Attempt.exam_id == exam_id)
@@ -170,8 +171,8 @@ def grade_answer(session: Session, actor: User, answer_id: int, points: Decimal,
     if not can_grade(actor):
         raise PermissionDenied()
     now = now or utcnow()
-    answer = session.get(AttemptAnswer, answer_id)
-    if answer is None or not answer.needs_manual:
+    answer = ANSWER.get(session, actor, answer_id, GRADE)
+    if not answer.needs_manual:
         raise NotFound()
     attempt = session.exec(select(Attempt).where(Attempt.id == answer.attempt_id).with_for_update()
                            .execution_options(populate_existing=True)).one()
@@ -205,9 +206,10 @@ class RegradeReport:
     now_failed: int = 0
 
 
-def _stale_answers(session: Session, question: Question) -> list[tuple[AttemptAnswer, Attempt, dict[str, Any]]]:
+def _stale_answers(session: Session, actor: User, question: Question) -> list[tuple[AttemptAnswer, Attempt, dict[str, Any]]]:
     rows = session.exec(select(AttemptAnswer, Attempt).join(Attempt, col(Attempt.id) == col(AttemptAnswer.attempt_id))
-                        .where(AttemptAnswer.question_key == str(question.id), Attempt.status == AttemptStatus.finished.value)
+                        .where(AttemptAnswer.question_key == str(question.id), Attempt.status == AttemptStatus.finished.value,
+                               ATTEMPT.where(actor, GRADE))
                         .order_by(col(Attempt.id))).all()
     found = []
     for answer, attempt in rows:
@@ -218,24 +220,24 @@ def _stale_answers(session: Session, question: Question) -> list[tuple[AttemptAn
     return found
 
 
-def regrade_count(session: Session, question_id: int) -> int:
-    question = session.get(Question, question_id)
-    return len(_stale_answers(session, question)) if question is not None else 0
+def regrade_count(session: Session, actor: User, question_id: int) -> int:
+    """How many finished answers a regrade of the question would change (0 for a question the caller may
+    not change)."""
+    question = QUESTION.find(session, actor, question_id, GRADE)
+    return len(_stale_answers(session, actor, question)) if question is not None else 0
 
 
 def regrade_question(session: Session, actor: User, question_id: int, *, now: datetime | None = None) -> RegradeReport:
-    if not can_grade(actor) and not actor.has_role("district_admin"):
-        raise PermissionDenied()
+    """Grade every finished answer to the question again against its current version (after a key
+    correction), in the attempts the caller may grade."""
     now = now or utcnow()
-    question = session.get(Question, question_id)
-    if question is None:
-        raise NotFound()
+    question = QUESTION.get(session, actor, question_id, GRADE)
     version = session.get(QuestionVersion, question.current_version_id)
     if version is None:
         raise NotFound()
     config = qt.parse_config(version.config)
     report = RegradeReport()
-    for answer, attempt, entry in _stale_answers(session, question):
+    for answer, attempt, entry in _stale_answers(session, actor, question):
         report.attempts += 1
         original = qt.original_answer(entry["type"], answer.response, entry.get("mapping") or {})
         graded = qt.grade(config, original, float(entry["points"]))
@@ -280,7 +282,9 @@ class Visibility:
 
 
 def visibility(exam: Exam, attempt: Attempt, viewer: User, now: datetime | None = None) -> Visibility:
-    if attempt.user_id != viewer.id and can_view_attempt(viewer, attempt):
+    """What `viewer` sees of a finished attempt. Only staff reach another's attempt (loaded through
+    ATTEMPT's READ rule): they see everything; the trainee what the exam's results policy allows."""
+    if attempt.user_id != viewer.id:
         return Visibility(True, True)
     if attempt.status != AttemptStatus.finished:
         return Visibility(False, False)
@@ -360,16 +364,18 @@ def review(session: Session, attempt: Attempt) -> list[ReviewItem]:
 # For staff: an exam's attempts and an attempt's log (disputes)
 
 
-def exam_attempts(session: Session, actor: User, exam_id: int, *, limit: int = 500) -> list[tuple[Attempt, User]]:
-    if not can_grade(actor) and not actor.has_role("district_admin"):
-        raise PermissionDenied()
+def exam_attempts(session: Session, actor: User, exam: Exam, *, limit: int = 500) -> list[tuple[Attempt, User]]:
+    """The attempts at an exam the caller reads as staff, those the caller may read (a district
+    administrator: their subtree's trainees), newest first."""
+    EXAM.require(session, actor, exam, READ)
     return [(a, u) for a, u in session.exec(
-        select(Attempt, User).join(User, col(User.id) == col(Attempt.user_id)).where(Attempt.exam_id == exam_id)
+        select(Attempt, User).join(User, col(User.id) == col(Attempt.user_id))
+        .where(Attempt.exam_id == exam.id, ATTEMPT.where(actor, READ))
         .order_by(col(Attempt.started_at).desc(), col(Attempt.id).desc()).limit(limit)).all()]
 
 
 def attempt_log(session: Session, actor: User, attempt: Attempt) -> list[AttemptEvent]:
-    if not can_grade(actor) and not actor.has_role("district_admin"):
-        raise PermissionDenied()
+    """An attempt's log (disputes), for staff who may read the attempt."""
+    ATTEMPT.require(session, actor, attempt, READ)
     return list(session.exec(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id)
                              .order_by(col(AttemptEvent.at), col(AttemptEvent.id))).all())

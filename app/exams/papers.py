@@ -27,6 +27,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.accounts.scope import CHANGE, READ, USE
 from app.core.cache import ImmutableCache
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
@@ -41,7 +42,7 @@ from app.exams.models import (
     QuestionStatus,
     QuestionVersion,
 )
-from app.exams.permissions import can_author
+from app.exams.permissions import BANK, PAPER, QUESTION, can_author
 
 # Types whose presentation must be shuffled whatever the paper says: an unshuffled ordering question
 # shows its answer, and a matching question lists partners side by side.
@@ -148,6 +149,12 @@ def _require_author(actor: User) -> None:
         raise PermissionDenied()
 
 
+def _usable_bank(session: Session, actor: User, bank_id: int | None) -> None:
+    """A paper draws only from a bank its editor may use: anybody else's reads as missing."""
+    if bank_id is not None and BANK.find(session, actor, bank_id, USE) is None:
+        raise ValidationFailed(_("Choose one of your question banks."))
+
+
 def create_paper(session: Session, actor: User, title: str, *, kind: PaperKind = PaperKind.fixed, bank_id: int | None = None,
                  shuffle_questions: bool = True, shuffle_options: bool = True) -> Paper:
     _require_author(actor)
@@ -156,6 +163,7 @@ def create_paper(session: Session, actor: User, title: str, *, kind: PaperKind =
         raise ValidationFailed(_("A paper needs a title."))
     if kind == PaperKind.blueprint and bank_id is None:
         raise ValidationFailed(_("A blueprint paper draws from a question bank: choose one."))
+    _usable_bank(session, actor, bank_id)
     paper = Paper(title=title[:200], kind=kind.value, bank_id=bank_id, owner_id=actor.id or 0,
                   shuffle_questions=shuffle_questions, shuffle_options=shuffle_options)
     session.add(paper)
@@ -163,22 +171,36 @@ def create_paper(session: Session, actor: User, title: str, *, kind: PaperKind =
     return paper
 
 
-def get_paper(session: Session, paper_id: int) -> Paper:
-    paper = session.get(Paper, paper_id)
+def get_paper(session: Session, actor: User, paper_id: int, action: str = READ) -> Paper:
+    """A paper the caller may `action` (PAPER policy); anybody else's reads as missing."""
+    return PAPER.get(session, actor, paper_id, action)
+
+
+def paper_of(session: Session, exam: Any) -> Paper:
+    """The paper of an exam the caller already holds (loaded through EXAM's rule): its editor sees what it
+    is built on, whoever owns the paper."""
+    paper = session.get(Paper, exam.paper_id)
     if paper is None:
         raise NotFound()
     return paper
 
 
+def authored_papers(session: Session, actor: User) -> list[Paper]:
+    """The papers the caller may use for an exam, newest first."""
+    query = PAPER.select(actor, USE).where(col(Paper.archived_at).is_(None))
+    return list(session.exec(query.order_by(col(Paper.created_at).desc(), col(Paper.id).desc()).limit(300)).all())
+
+
 def set_items(session: Session, actor: User, paper: Paper, items: Sequence[tuple[int, Decimal | None]]) -> list[PaperItem]:
-    """Replace a fixed paper's questions with `items` (question id, points or None for the question's own), in order."""
-    _require_author(actor)
+    """Replace a fixed paper's questions with `items` (question id, points or None for the question's own), in order.
+    Only questions of banks the caller may use: another owner's question reads as missing."""
+    PAPER.require(session, actor, paper, CHANGE)
     if paper.kind != PaperKind.fixed:
         raise ValidationFailed(_("Only a fixed paper has a list of questions."))
     ids = [qid for qid, _points in items]
     if len(set(ids)) != len(ids):
         raise ValidationFailed(_("A question appears twice on the paper."))
-    found = set(session.exec(select(col(Question.id)).where(col(Question.id).in_(ids))).all()) if ids else set()
+    found = QUESTION.allowed_ids(session, actor, ids, USE)
     if missing := [i for i in ids if i not in found]:
         raise ValidationFailed(_("These questions do not exist: %(ids)s", ids=", ".join(map(str, missing))))
     for old in session.exec(select(PaperItem).where(PaperItem.paper_id == paper.id)).all():
@@ -191,13 +213,14 @@ def set_items(session: Session, actor: User, paper: Paper, items: Sequence[tuple
 
 
 def add_rule(session: Session, actor: User, paper: Paper, spec: RuleSpec) -> BlueprintRule:
-    _require_author(actor)
+    PAPER.require(session, actor, paper, CHANGE)
     if paper.kind != PaperKind.blueprint:
         raise ValidationFailed(_("Only a blueprint paper has rules."))
     if spec.count < 1 or not 1 <= spec.difficulty_min <= spec.difficulty_max <= 5 or spec.points < 0:
         raise ValidationFailed(_("A rule needs a count of at least one, a difficulty range within 1–5 and points of zero or more."))
     if spec.type and spec.type not in qt.REGISTRY:
         raise ValidationFailed(_("Unknown question type %(type)s.", type=spec.type))
+    _usable_bank(session, actor, paper.bank_id)
     position = len(rules_of(session, paper))
     rule = BlueprintRule(paper_id=paper.id or 0, position=position, count=spec.count, points=spec.points, type=spec.type,
                          difficulty_min=spec.difficulty_min, difficulty_max=spec.difficulty_max, tag=spec.tag,
@@ -208,9 +231,9 @@ def add_rule(session: Session, actor: User, paper: Paper, spec: RuleSpec) -> Blu
 
 
 def remove_rule(session: Session, actor: User, paper: Paper, rule_id: int) -> None:
-    _require_author(actor)
-    rule = session.get(BlueprintRule, rule_id)
-    if rule is None or rule.paper_id != paper.id:
+    PAPER.require(session, actor, paper, CHANGE)
+    rule = session.exec(select(BlueprintRule).where(BlueprintRule.id == rule_id, BlueprintRule.paper_id == paper.id)).first()
+    if rule is None:
         raise NotFound()
     session.delete(rule)
     session.flush()
@@ -292,8 +315,14 @@ def check_blueprint(session: Session, paper: Paper) -> BlueprintCheck:
 # Freezing and drawing
 
 
-def freeze(session: Session, paper: Paper) -> dict[str, Any]:
-    """The paper as an exam keeps it once published. Refuses an empty fixed paper and an unsatisfiable blueprint."""
+def freeze(session: Session, paper: Paper, *, actor: User | None = None) -> dict[str, Any]:
+    """The paper as an exam keeps it once published. Refuses an empty fixed paper and an unsatisfiable blueprint;
+    with `actor` (who publishes), also a paper holding questions or drawing from a bank they may not use."""
+    if actor is not None:
+        _usable_bank(session, actor, paper.bank_id)
+        question_ids = set(session.exec(select(PaperItem.question_id).where(PaperItem.paper_id == paper.id)).all())
+        if foreign := sorted(question_ids - QUESTION.allowed_ids(session, actor, question_ids, USE)):
+            raise ValidationFailed(_("These questions do not exist: %(ids)s", ids=", ".join(map(str, foreign))))
     base = {"kind": paper.kind, "paper_id": paper.id, "title": paper.title,
             "shuffle_questions": paper.shuffle_questions, "shuffle_options": paper.shuffle_options}
     if paper.kind == PaperKind.fixed:
@@ -385,13 +414,6 @@ def present(session: Session, drawn: Sequence[Drawn], rng: random.Random, *, shu
         entries.append({"key": str(d.question_id), "question_id": d.question_id, "version_id": d.version_id,
                         "type": config.type, "points": str(d.points), "config": qt.dump_config(config), "mapping": mapping})
     return entries
-
-
-def authored_papers(session: Session, actor: User) -> list[Paper]:
-    query = select(Paper).where(col(Paper.archived_at).is_(None)).order_by(col(Paper.created_at).desc(), col(Paper.id).desc())
-    if not actor.has_role("admin"):
-        query = query.where(Paper.owner_id == actor.id)
-    return list(session.exec(query.limit(300)).all())
 
 
 def bank_choices(session: Session, actor: User) -> list[QuestionBank]:

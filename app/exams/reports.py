@@ -18,13 +18,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlmodel import Session, col, select
 
-from app.accounts import permissions as account_permissions
-from app.accounts.models import OrgUnit, Role, Tier, User
+from app.accounts.models import OrgUnit, Tier, User
+from app.accounts.scope import READ, TAKE
 from app.core.errors import NotFound
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.exams import stats
-from app.exams.models import Attempt, AttemptAnswer, AttemptStatus, Exam, Question, QuestionVersion
+from app.exams.models import Attempt, AttemptAnswer, AttemptStatus, Exam, ExamKind, Question, QuestionVersion
+from app.exams.permissions import ATTEMPT, EXAM
 from app.exams.question_types.normalize import plain_text
 
 
@@ -59,10 +60,6 @@ class ExamReport:
         return [i for i in self.items if i.stats.dubious]
 
 
-def can_see_report(actor: User, exam: Exam) -> bool:
-    return actor.has_role(Role.admin, Role.district_admin) or exam.owner_id == actor.id
-
-
 def _district_name(unit: OrgUnit, names: dict[int, str]) -> str:
     """The unit's district (second level of the tree) for grouping, or the unit itself near the root."""
     parts = unit.chain_ids
@@ -70,14 +67,12 @@ def _district_name(unit: OrgUnit, names: dict[int, str]) -> str:
 
 
 def exam_report(session: Session, actor: User, exam: Exam) -> ExamReport:
-    if not can_see_report(actor, exam):
-        raise NotFound()
+    """The exam's statistics over the attempts the caller may read (EXAM's and ATTEMPT's READ rules: a
+    district administrator sees their subtree's trainees only, whoever wrote the exam)."""
+    EXAM.require(session, actor, exam, READ)
     stmt = (select(Attempt, User, OrgUnit).join(User, col(User.id) == Attempt.user_id).join(OrgUnit, col(OrgUnit.id) == User.org_unit_id)
-            .where(Attempt.exam_id == exam.id, Attempt.status == AttemptStatus.finished.value)
+            .where(Attempt.exam_id == exam.id, Attempt.status == AttemptStatus.finished.value, ATTEMPT.where(actor, READ))
             .order_by(col(Attempt.user_id), col(Attempt.number)))
-    prefix = account_permissions.scope_path(actor) if not (actor.has_role(Role.admin) or exam.owner_id == actor.id) else None
-    if prefix is not None:
-        stmt = stmt.where(col(OrgUnit.path).startswith(prefix, autoescape=True))
     first: dict[int, tuple[Attempt, User, OrgUnit]] = {}
     for attempt, user, unit in session.exec(stmt).all():
         first.setdefault(user.id or 0, (attempt, user, unit))
@@ -180,6 +175,14 @@ class UnitStanding:
     unit: str
     people: int
     average: float  # mean percent
+
+
+def competition(session: Session, actor: User, exam_id: int) -> Exam:
+    """A competition whose board the caller may see: staff who may read it, or a trainee who may take it."""
+    exam = EXAM.find(session, actor, exam_id, READ) or EXAM.find(session, actor, exam_id, TAKE)
+    if exam is None or exam.kind != ExamKind.competition:
+        raise NotFound()
+    return exam
 
 
 def leaderboard(session: Session, exam: Exam, *, limit: int = 50) -> tuple[list[Standing], list[UnitStanding], int]:

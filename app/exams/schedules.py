@@ -20,13 +20,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Role, Tier, User
+from app.accounts.models import Tier, User
+from app.accounts.scope import CHANGE, USE
 from app.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.timeutil import DISPLAY_TZ
 from app.exams import papers, permissions
-from app.exams.models import Exam, ExamSchedule, ExamStatus, PaperKind, ResultsPolicy
+from app.exams.models import Exam, ExamSchedule, ExamStatus, Paper, PaperKind, ResultsPolicy
 
 log = logging.getLogger("shixun.exams")
 
@@ -91,9 +92,15 @@ def edition_title(schedule: ExamSchedule, edition: Edition) -> str:
 
 
 def create_schedule(session: Session, actor: User, data: ScheduleIn) -> ExamSchedule:
+    """A recurring exam on a blueprint paper the caller may use, aimed at an audience they may target."""
     if not permissions.can_author(actor):
         raise PermissionDenied()
-    paper = papers.get_paper(session, data.paper_id)
+    paper = permissions.PAPER.find(session, actor, data.paper_id, USE)
+    if paper is None or paper.archived_at is not None:
+        raise ValidationFailed(_("Choose a blueprint paper."))
+    from app.exams.exams import require_audience
+
+    require_audience(session, actor, data.org_unit_id)
     if paper.kind != PaperKind.blueprint:
         raise ValidationFailed(_("A recurring exam draws a fresh paper each time: choose a blueprint paper."))
     check = papers.check_blueprint(session, paper)
@@ -103,6 +110,15 @@ def create_schedule(session: Session, actor: User, data: ScheduleIn) -> ExamSche
     session.add(schedule)
     session.flush()
     return schedule
+
+
+def _paper_of(session: Session, schedule: ExamSchedule) -> Paper:
+    """The system's own load (no caller): the schedule's paper, checked against its owner when the
+    schedule was made; a paper deleted since is a domain error that skips this period."""
+    paper = session.get(Paper, schedule.paper_id)
+    if paper is None:
+        raise NotFound()
+    return paper
 
 
 def publish_due_editions(session: Session, *, now: datetime | None = None) -> list[Exam]:
@@ -119,7 +135,7 @@ def publish_due_editions(session: Session, *, now: datetime | None = None) -> li
             try:
                 with session.begin_nested():
                     exam = Exam(title=edition_title(schedule, edition), kind=schedule.kind, paper_id=schedule.paper_id,
-                                paper_snapshot=papers.freeze(session, papers.get_paper(session, schedule.paper_id)),
+                                paper_snapshot=papers.freeze(session, _paper_of(session, schedule)),
                                 status=ExamStatus.published.value, published_at=now, opens_at=edition.opens_at,
                                 closes_at=edition.closes_at, time_limit_s=schedule.time_limit_s, attempts_allowed=1,
                                 pass_percent=schedule.pass_percent, results_policy=ResultsPolicy.immediately.value,
@@ -140,15 +156,12 @@ def publish_due_editions(session: Session, *, now: datetime | None = None) -> li
 
 
 def schedules_of(session: Session, actor: User) -> Sequence[ExamSchedule]:
-    stmt = select(ExamSchedule)
-    if not actor.has_role(Role.admin):
-        stmt = stmt.where(ExamSchedule.owner_id == actor.id)
-    return session.exec(stmt.order_by(col(ExamSchedule.id))).all()
+    """The schedules the caller may change (SCHEDULE policy)."""
+    return session.exec(permissions.SCHEDULE.select(actor, CHANGE).order_by(col(ExamSchedule.id))).all()
 
 
-def set_active(session: Session, actor: User, schedule: ExamSchedule, active: bool) -> ExamSchedule:
-    if not (actor.has_role(Role.admin) or schedule.owner_id == actor.id):
-        raise NotFound()
+def set_active(session: Session, actor: User, schedule_id: int, active: bool) -> ExamSchedule:
+    schedule = permissions.SCHEDULE.get(session, actor, schedule_id, CHANGE)
     schedule.is_active = active
     session.add(schedule)
     session.flush()

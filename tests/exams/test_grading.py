@@ -76,12 +76,12 @@ def test_regrade_after_a_key_correction(session, people, published) -> None:
     assert [type(e) for e in published] == [ExamFailed]
     # The author corrects the key: a new version says "false" is right.
     add_version(session, wrong_key, {"type": "true_false", "correct": False}, stem="茶水七分满。")
-    assert grading.regrade_count(session, wrong_key.id) == 1
+    assert grading.regrade_count(session, examiner, wrong_key.id) == 1
     report = grading.regrade_question(session, examiner, wrong_key.id, now=T0 + timedelta(days=1))
     assert (report.attempts, report.changed, report.now_passed, report.now_failed) == (1, 1, 1, 0)
     assert (attempt.score, attempt.passed) == (Decimal("2.00"), True)
     assert [type(e) for e in published] == [ExamFailed, ExamPassed, AttemptRegraded] and published[1].regraded
-    assert grading.regrade_count(session, wrong_key.id) == 0  # done once
+    assert grading.regrade_count(session, examiner, wrong_key.id) == 0  # done once
     assert grading.regrade_question(session, examiner, wrong_key.id).attempts == 0
     notices = grading.regrade_notices(session, trainee)
     assert len(notices) == 1 and notices[0][0].detail["new_score"] == "2.00"

@@ -76,7 +76,7 @@ def test_daily_editions_are_published_once_per_day(session, blueprint) -> None: 
     schedule.last_edition_key = ""  # as if a second worker had not seen the first one's write
     assert schedules.publish_due_editions(session, now=utc(2026, 11, 26, 9, 0)) == []
     assert [e.edition_key for e in schedules.publish_due_editions(session, now=utc(2026, 11, 27, 0, 30))] == ["2026-11-27"]
-    schedules.set_active(session, author, schedule, False)
+    schedules.set_active(session, author, schedule.id, False)
     assert schedules.publish_due_editions(session, now=utc(2026, 11, 28, 0, 30)) == []
     assert len(session.exec(__import__("sqlmodel").select(Exam).where(Exam.schedule_id == schedule.id)).all()) == 2
 
