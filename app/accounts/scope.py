@@ -182,7 +182,8 @@ class Via(Term):
         if is_false(parent):
             return None
         model = self.policy.model
-        return select(col(model.id)).where(col(model.id) == col(self.column), parent).exists()
+        # The parent's table is always the subquery's own (never the enclosing query's, which may join it too).
+        return select(col(model.id)).where(col(model.id) == col(self.column), parent).correlate_except(model).exists()
 
     def describe(self) -> str:
         return f"{self._who()}: rows whose {self.policy.name} ({self.column.key}) they may {self.action}"

@@ -30,8 +30,9 @@ from app.accounts.models import (
     UserRole,
 )
 from app.accounts.schemas import OrgUnitCreate, UserCreate, UserUpdate
+from app.accounts.scope import READ, TARGET
 from app.core import events
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.security import hash_password, verify_password
@@ -89,10 +90,8 @@ def list_audit(
 
 
 def _scope_filter(actor: User) -> Any:
-    prefix = permissions.scope_path(actor)
-    if prefix is None:
-        return sa.true()
-    return col(OrgUnit.path).startswith(prefix, autoescape=True)
+    """The units the actor administers (ORG_UNIT's READ rule), for queries that join OrgUnit."""
+    return permissions.ORG_UNIT.where(actor, READ)
 
 
 def list_org_units(session: Session, actor: User, *, include_inactive: bool = True) -> Sequence[OrgUnit]:
@@ -108,10 +107,23 @@ def all_org_units(session: Session) -> Sequence[OrgUnit]:
     return session.exec(select(OrgUnit).order_by(OrgUnit.path)).all()
 
 
-def get_org_unit(session: Session, actor: User, unit_id: int) -> OrgUnit:
-    unit = session.get(OrgUnit, unit_id)
-    if unit is None or not permissions.unit_in_scope(actor, unit) or not permissions.manages_units(actor):
-        raise NotFound(_("The organisation unit does not exist or is outside your scope."))
+def get_org_unit(session: Session, actor: User, unit_id: int, action: str = READ) -> OrgUnit:
+    """A unit the actor administers (ORG_UNIT policy); anything else reads as missing."""
+    return permissions.ORG_UNIT.get(session, actor, unit_id, action)
+
+
+def target_unit(session: Session, actor: User, unit_id: int | None) -> OrgUnit | None:
+    """The unit something is aimed at (an exam's audience, a schedule, a curriculum, an enrolment rule), if
+    the actor may aim at it (ORG_UNIT's TARGET rule); None (the whole city) only for those who may aim at
+    everybody: a district administrator names a unit of their subtree."""
+    if unit_id is None:
+        if not permissions.may_target_everyone(actor):
+            raise ValidationFailed(_("Choose a unit of your district."), errors=[{"loc": ["org_unit_id"], "msg": "required"}])
+        return None
+    unit = permissions.ORG_UNIT.find(session, actor, unit_id, TARGET)
+    if unit is None:
+        raise ValidationFailed(_("The organisation unit does not exist or is outside your scope."),
+                               errors=[{"loc": ["org_unit_id"], "msg": "unknown"}])
     return unit
 
 
@@ -203,12 +215,9 @@ def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
-def get_user_for(session: Session, actor: User, user_id: int) -> User:
-    """A user the actor may manage; NotFound (not Forbidden) outside scope, so existence does not leak."""
-    user = session.get(User, user_id)
-    if user is None or not permissions.can_manage_user(actor, user):
-        raise NotFound(_("The user does not exist or is outside your scope."))
-    return user
+def get_user_for(session: Session, actor: User, user_id: int, action: str = READ) -> User:
+    """A user the actor may manage (USER policy); NotFound (not Forbidden) outside scope, so existence does not leak."""
+    return permissions.USER.get(session, actor, user_id, action)
 
 
 @dataclass

@@ -13,11 +13,12 @@ from pydantic import BaseModel, Field
 
 from app.accounts.access import CurrentUser, allow, signed_in
 from app.accounts.models import Role, User
-from app.core.errors import NotFound, ValidationFailed
+from app.accounts.scope import CHANGE, USE
+from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
-from app.courses import learning, permissions, publishing, reads, reports, service, structure
+from app.courses import learning, publishing, reads, reports, service, structure
 from app.courses.models import Course, CourseVersion, Curriculum, Enrolment
 from app.courses.schemas import CourseIn, CurriculumIn, CurriculumPatch, EnrolmentIn
 
@@ -223,20 +224,20 @@ def create_curriculum(db: DbSession, user: CurrentUser, data: CurriculumIn) -> C
               dependencies=[allow(Role.admin, Role.district_admin)])
 def update_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int, data: CurriculumPatch) -> CurriculumOut:
     """Change the fields given; `"org_unit_id": null` makes it city-wide (administrators only)."""
-    return curriculum_out(service.update_curriculum(db, user, service.get_curriculum(db, curriculum_id), data))
+    return curriculum_out(service.update_curriculum(db, user, service.get_curriculum(db, user, curriculum_id, CHANGE), data))
 
 
 @router.post("/curricula/{curriculum_id}/archive", name="api:curriculum_archive", response_model=CurriculumOut,
              dependencies=[allow(Role.admin, Role.district_admin)])
 def archive_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int) -> CurriculumOut:
     """409 while the curriculum has published courses that are not archived."""
-    return curriculum_out(service.set_curriculum_active(db, user, service.get_curriculum(db, curriculum_id), False))
+    return curriculum_out(service.set_curriculum_active(db, user, service.get_curriculum(db, user, curriculum_id, CHANGE), False))
 
 
 @router.post("/curricula/{curriculum_id}/restore", name="api:curriculum_restore", response_model=CurriculumOut,
              dependencies=[allow(Role.admin, Role.district_admin)])
 def restore_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int) -> CurriculumOut:
-    return curriculum_out(service.set_curriculum_active(db, user, service.get_curriculum(db, curriculum_id), True))
+    return curriculum_out(service.set_curriculum_active(db, user, service.get_curriculum(db, user, curriculum_id, CHANGE), True))
 
 
 @router.get("/courses", name="api:courses", response_model=Page[CourseOut], dependencies=[signed_in()])
@@ -251,19 +252,10 @@ def list_courses(
     return Page(items=[course_out(c, owners.get(c.owner_id)) for c in rows], total=total)
 
 
-def _visible_course(db: DbSession, user: User, course_id: int) -> Course:
-    course = service.get_course(db, course_id)
-    if permissions.can_author(user):
-        return course
-    if course.published_number == 0 or learning.enrolment_of(db, user.id or 0, course_id) is None:
-        raise NotFound()
-    return course
-
-
 @router.get("/courses/{course_id}", name="api:course", response_model=CourseDetailOut, dependencies=[signed_in()])
 def course_detail(db: DbSession, user: CurrentUser, course_id: int) -> CourseDetailOut:
     """The course with its newest published structure (`version` is null until it is published)."""
-    course = _visible_course(db, user, course_id)
+    course = service.get_course(db, user, course_id)  # authors: every course; others: published and enrolled
     version = publishing.latest_version(db, course.id or 0)
     base = course_out(course, service.users_by_id(db, {course.owner_id}).get(course.owner_id))
     return CourseDetailOut(**base.model_dump(), prerequisite_ids=[str(i) for i in service.prerequisite_ids(db, course.id or 0)],
@@ -273,9 +265,7 @@ def course_detail(db: DbSession, user: CurrentUser, course_id: int) -> CourseDet
 @router.post("/courses", name="api:course_create", status_code=201, response_model=CourseDetailOut,
              dependencies=[allow(*AUTHORS)])
 def create_course(db: DbSession, user: CurrentUser, data: CourseCreate) -> CourseDetailOut:
-    curriculum = db.get(Curriculum, data.curriculum_id)
-    if curriculum is None:
-        raise ValidationFailed(_("The curriculum does not exist."), errors=[{"loc": ["body", "curriculum_id"], "msg": "unknown"}])
+    curriculum = service.curriculum_to_add_to(db, user, data.curriculum_id)
     course = service.create_course(db, user, curriculum, CourseIn.model_validate(data.model_dump(include=set(CourseIn.model_fields))))
     if data.prerequisite_ids:
         service.set_prerequisites(db, user, course, data.prerequisite_ids)
@@ -346,7 +336,7 @@ def list_enrolments(
 def enrol(db: DbSession, user: CurrentUser, course_id: int, data: EnrolIn, response: Response) -> EnrolOut:
     """Enrol one (`user_id`) or many (`user_ids`) people; enrolling someone twice changes nothing
     (`created` counts the new ones; 200 when nobody was new)."""
-    course = service.get_course(db, course_id)
+    course = service.get_course(db, user, course_id, USE)
     wanted = sorted(set(data.user_ids) | ({data.user_id} if data.user_id is not None else set()))
     if not wanted:
         raise ValidationFailed(_("Name at least one person to enrol."), errors=[{"loc": ["body", "user_ids"], "msg": "empty"}])

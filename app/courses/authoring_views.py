@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from app.accounts.access import CurrentUser, allow
 from app.accounts.models import Role, Tier, User
+from app.accounts.scope import CHANGE, USE
 from app.accounts.service import all_org_units, list_org_units
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, form_error_message
+from app.core.errors import Conflict, NotFound, ValidationFailed, form_error_message
 from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
@@ -90,7 +91,7 @@ def curriculum_create(request: Request, db: DbSession, user: CurrentUser, title:
 def curriculum_update(request: Request, db: DbSession, user: CurrentUser, curriculum_id: int, title: Annotated[str, Form()] = "",
                       tier: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
                       org_unit_id: Annotated[str, Form()] = "") -> Response:
-    curriculum = service.get_curriculum(db, curriculum_id)
+    curriculum = service.get_curriculum(db, user, curriculum_id, CHANGE)
     try:
         data = CurriculumIn.model_validate({"title": title, "tier": tier, "description": description,
                                             "org_unit_id": int(org_unit_id) if org_unit_id.isdigit() else None})
@@ -106,7 +107,7 @@ def curriculum_update(request: Request, db: DbSession, user: CurrentUser, curric
 def curriculum_archive(request: Request, db: DbSession, user: CurrentUser, curriculum_id: int,
                        active: Annotated[str, Form()] = "0") -> Response:
     """Archive (active=0) or restore (active=1) a curriculum."""
-    curriculum = service.get_curriculum(db, curriculum_id)
+    curriculum = service.get_curriculum(db, user, curriculum_id, CHANGE)
     try:
         service.set_curriculum_active(db, user, curriculum, active == "1")
     except Conflict as exc:
@@ -122,7 +123,7 @@ def course_create(request: Request, db: DbSession, user: CurrentUser, title: Ann
                   curriculum_id: Annotated[int, Form()] = 0, hours: Annotated[str, Form()] = "1",
                   is_required: Annotated[str, Form()] = "") -> Response:
     try:
-        curriculum = service.get_curriculum(db, curriculum_id)
+        curriculum = service.get_curriculum(db, user, curriculum_id, USE)
         course = service.create_course(db, user, curriculum, CourseIn.model_validate(
             {"title": title, "hours": hours or "0", "is_required": is_required == "1"}))
     except (ValidationError, ValidationFailed, NotFound, Conflict) as exc:
@@ -166,14 +167,9 @@ def course_update(request: Request, db: DbSession, user: CurrentUser, course_id:
     try:
         data = CourseIn.model_validate({"title": title, "summary": summary, "hours": Decimal(hours or "0"),
                                         "is_required": is_required == "1", "sort_order": course.sort_order})
-        if curriculum_id and curriculum_id != course.curriculum_id:
-            target = service.get_curriculum(db, curriculum_id)
-            if not permissions.can_add_course(user, target, None if target.org_unit_id is None else _unit_of(db, target)):
-                raise PermissionDenied()
-            if not target.is_active:
-                raise ValidationFailed(_("The curriculum has been archived."))
-            course.curriculum_id = curriculum_id
         with db.begin_nested():  # all or nothing, without expiring what the page still shows
+            if curriculum_id and curriculum_id != course.curriculum_id:
+                service.move_course(db, user, course, curriculum_id)
             service.update_course(db, user, course, data)
             service.set_prerequisites(db, user, course, prerequisite_ids or [])
     except (ValidationError, ValidationFailed, InvalidOperation, NotFound) as exc:
@@ -182,11 +178,6 @@ def course_update(request: Request, db: DbSession, user: CurrentUser, course_id:
     flash(request, _("Course details saved."))
     return redirect(request, path_for(request, "author:editor", course_id=course_id))
 
-
-def _unit_of(db: DbSession, curriculum: Any) -> Any:
-    from app.accounts.models import OrgUnit
-
-    return db.get(OrgUnit, curriculum.org_unit_id)
 
 
 @router.post("/author/courses/{course_id}/modules", name="author:module_add", dependencies=[allow(*AUTHORS)])
@@ -327,22 +318,12 @@ def picture_book_rows(request: Request, db: DbSession, user: CurrentUser, asset_
 
 
 def _versions(db: DbSession, clauses: Any) -> list[Any]:
-    from app.standards.models import StandardVersion
-
-    ids = {c.version_id for c in clauses}
-    return [v for v in (db.get(StandardVersion, i) for i in ids) if v is not None]
+    return list(standards.versions_by_id(db, {c.version_id for c in clauses}).values())
 
 
 def _material_for_edit(db: DbSession, user: User, material_id: int) -> tuple[Any, Course, Any]:
-    from app.courses.models import Material
-
-    material = db.get(Material, material_id)
-    if material is None or material.removed_at is not None:
-        raise NotFound()
-    course, lesson = structure.course_of_material(db, material)
-    if not service.can_edit(db, user, course):
-        raise NotFound()
-    return material, course, lesson
+    material, course = structure.item_for_edit(db, user, "material", material_id)
+    return material, course, structure.course_of_material(db, material)[1]
 
 
 @router.post("/author/materials/{material_id}", name="author:material_update", dependencies=[allow(*AUTHORS)])

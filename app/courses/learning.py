@@ -26,7 +26,9 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
 from app.accounts import permissions as account_permissions
+from app.accounts import service as accounts
 from app.accounts.models import OrgUnit, Role, Tier, User, UserRole
+from app.accounts.scope import CHANGE, READ, TAKE
 from app.core import events
 from app.core.cache import ImmutableCache
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -105,7 +107,10 @@ def enrol_many(session: Session, actor: User, course: Course, trainees: Sequence
     """Enrol people by hand; returns how many were new. Enrolling someone twice changes nothing."""
     data = _dates(data or EnrolmentIn())
     _require_enrollable(course)
-    if outside := [t.display_name for t in trainees if not permissions.can_enrol(actor, t)]:
+    if not permissions.can_manage_enrolments(actor):
+        raise PermissionDenied()
+    managed = account_permissions.USER.allowed_ids(session, actor, [t.id or 0 for t in trainees], READ)
+    if outside := [t.display_name for t in trainees if t.id not in managed]:
         raise PermissionDenied(_("Outside your scope: %(names)s", names="、".join(outside)))
     now = now or utcnow()
     return _insert_ignoring_duplicates(session, [
@@ -128,11 +133,7 @@ def enrolment_of(session: Session, user_id: int, course_id: int) -> Enrolment | 
 def add_rule(session: Session, actor: User, course: Course, data: RuleIn) -> EnrolmentRule:
     if not permissions.can_manage_enrolments(actor):
         raise PermissionDenied()
-    unit = session.get(OrgUnit, data.org_unit_id) if data.org_unit_id is not None else None
-    if data.org_unit_id is not None and unit is None:
-        raise ValidationFailed(_("The organisation unit does not exist."), errors=[{"loc": ["org_unit_id"], "msg": "unknown"}])
-    if not permissions.is_admin(actor) and (unit is None or not account_permissions.unit_in_scope(actor, unit)):
-        raise PermissionDenied(_("A district administrator's rules must name a unit of their own subtree."))
+    accounts.target_unit(session, actor, data.org_unit_id)  # a district administrator's rules name a unit of their subtree
     rule = EnrolmentRule(course_id=course.id or 0, tier=data.tier.value if data.tier else None, org_unit_id=data.org_unit_id,
                          due_days=data.due_days, created_by_id=actor.id)
     session.add(rule)
@@ -141,10 +142,7 @@ def add_rule(session: Session, actor: User, course: Course, data: RuleIn) -> Enr
 
 
 def deactivate_rule(session: Session, actor: User, rule: EnrolmentRule) -> EnrolmentRule:
-    unit = session.get(OrgUnit, rule.org_unit_id) if rule.org_unit_id else None
-    if not (permissions.is_admin(actor) or (unit is not None and permissions.can_manage_enrolments(actor)
-                                            and account_permissions.unit_in_scope(actor, unit))):
-        raise PermissionDenied()
+    permissions.ENROLMENT_RULE.require(session, actor, rule, CHANGE)
     rule.is_active = False
     session.add(rule)
     session.flush()
@@ -262,7 +260,8 @@ def missing_prerequisites(session: Session, user_id: int, course_id: int) -> lis
 
 
 def my_enrolment(session: Session, user: User, course_id: int) -> Enrolment:
-    enrolment = enrolment_of(session, user.id or 0, course_id)
+    """The caller's own enrolment in a course (ENROLMENT's TAKE rule)."""
+    enrolment = session.exec(permissions.ENROLMENT.select(user, TAKE).where(Enrolment.course_id == course_id)).first()
     if enrolment is None:
         raise NotFound(_("You are not enrolled in this course."))
     return enrolment
@@ -411,7 +410,7 @@ def hours_in_year(session: Session, user_id: int, year: int) -> Decimal:
 
 
 def ledger(session: Session, actor: User, user: User, *, year: int | None = None) -> Sequence[HoursEntry]:
-    if actor.id != user.id and not permissions.can_enrol(actor, user):
+    if actor.id != user.id and not account_permissions.USER.allows(session, actor, user, READ):
         raise PermissionDenied()
     stmt = select(HoursEntry).where(HoursEntry.user_id == user.id)
     if year is not None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.accounts.models import OrgUnit, User
+from app.accounts.scope import TAKE, related
 from app.core.cache import ImmutableCache
 from app.core.errors import NotFound
 from app.core.i18n import gettext as _
@@ -52,6 +53,7 @@ from app.courses.models import (
     Module,
     Prerequisite,
 )
+from app.courses.permissions import ENROLMENT
 from app.standards.models import Clause, Standard, StandardVersion
 
 _E = Enrolment.__table__.c  # type: ignore[attr-defined]
@@ -398,7 +400,7 @@ def course_outline(session: Session, user: User, course_id: int, *, now: datetim
     """A course as its enrolled trainee sees it, from the version they learn (or would start)."""
     now = now or utcnow()
     enrolment = my_enrolment(session, user, course_id)
-    course = session.get(Course, course_id)
+    course = related(session, Course, enrolment.course_id)
     assert course is not None
     version = version_learned(session, enrolment)
     done = completed_material_ids(session, enrolment.id or 0)
@@ -416,12 +418,9 @@ def course_outline(session: Session, user: User, course_id: int, *, now: datetim
 
 def course_of_lesson_id(session: Session, user: User, lesson_id: int) -> Enrolment:
     """The trainee's enrolment in the course a lesson belongs to (one query); NotFound when they have none."""
-    enrolment = session.exec(select(Enrolment).join(Module, col(Module.course_id) == Enrolment.course_id)
-                             .join(Lesson, col(Lesson.module_id) == Module.id)
-                             .where(Lesson.id == lesson_id, Enrolment.user_id == user.id)).first()
+    enrolment = session.exec(ENROLMENT.select(user, TAKE).join(Module, col(Module.course_id) == Enrolment.course_id)
+                             .join(Lesson, col(Lesson.module_id) == Module.id).where(Lesson.id == lesson_id)).first()
     if enrolment is None:
-        if session.get(Lesson, lesson_id) is None:
-            raise NotFound()
         raise NotFound(_("You are not enrolled in this course."))
     return enrolment
 

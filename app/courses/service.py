@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.accounts import permissions as account_permissions
-from app.accounts.models import OrgUnit, Role, Tier, User
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.accounts import service as accounts
+from app.accounts.models import Role, Tier, User
+from app.accounts.scope import CHANGE, READ, USE
+from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.courses import permissions
@@ -41,43 +41,32 @@ SNAPSHOT_SCHEMA = 1
 # Curricula
 
 
-def _unit(session: Session, unit_id: int | None) -> OrgUnit | None:
-    return session.get(OrgUnit, unit_id) if unit_id is not None else None
-
-
 def create_curriculum(session: Session, actor: User, data: CurriculumIn) -> Curriculum:
-    unit = _unit(session, data.org_unit_id)
-    if data.org_unit_id is not None and unit is None:
-        raise ValidationFailed(_("The organisation unit does not exist."), errors=[{"loc": ["org_unit_id"], "msg": "unknown"}])
+    """A curriculum for a unit the actor may aim at (a district administrator: one of their subtree; only
+    an administrator makes city-wide ones)."""
+    if not permissions.is_admin(actor) and not actor.has_role(Role.district_admin):
+        raise PermissionDenied(_("You can manage only the curricula of your own units."))
+    accounts.target_unit(session, actor, data.org_unit_id)
     curriculum = Curriculum(title=data.title, description=data.description, tier=data.tier.value, org_unit_id=data.org_unit_id,
                             sort_order=data.sort_order, created_by_id=actor.id)
-    if not permissions.can_manage_curriculum(actor, curriculum, unit):
-        raise PermissionDenied(_("You can manage only the curricula of your own units."))
     session.add(curriculum)
     session.flush()
     return curriculum
 
 
-def get_curriculum(session: Session, curriculum_id: int) -> Curriculum:
-    curriculum = session.get(Curriculum, curriculum_id)
-    if curriculum is None:
-        raise NotFound()
-    return curriculum
+def get_curriculum(session: Session, actor: User, curriculum_id: int, action: str = READ) -> Curriculum:
+    """A curriculum the actor may `action` (CURRICULUM policy); anything else reads as missing."""
+    return permissions.CURRICULUM.get(session, actor, curriculum_id, action)
 
 
 def update_curriculum(session: Session, actor: User, curriculum: Curriculum, data: CurriculumIn | CurriculumPatch) -> Curriculum:
     """Change the fields given (a CurriculumPatch names only some; a CurriculumIn the ones it was built
     with, so a form without `sort_order` keeps the current order). Moving it to another unit needs
-    the right to manage both; a district administrator cannot make it city-wide."""
-    if not permissions.can_manage_curriculum(actor, curriculum, _unit(session, curriculum.org_unit_id)):
-        raise PermissionDenied(_("You can manage only the curricula of your own units."))
+    the right to aim at that unit; a district administrator cannot make it city-wide."""
+    permissions.CURRICULUM.require(session, actor, curriculum, CHANGE)
     changes = data.model_dump(exclude_unset=True)
     if "org_unit_id" in changes and changes["org_unit_id"] != curriculum.org_unit_id:
-        new_unit = _unit(session, changes["org_unit_id"])
-        if changes["org_unit_id"] is not None and new_unit is None:
-            raise ValidationFailed(_("The organisation unit does not exist."), errors=[{"loc": ["org_unit_id"], "msg": "unknown"}])
-        if not permissions.can_manage_curriculum(actor, curriculum, new_unit):
-            raise PermissionDenied(_("You can manage only the curricula of your own units."))
+        accounts.target_unit(session, actor, changes["org_unit_id"])
     if changes.get("tier") is not None:
         changes["tier"] = Tier(changes["tier"]).value
     for name in ("title", "tier"):
@@ -97,8 +86,7 @@ def live_published_courses(session: Session, curriculum: Curriculum) -> list[Cou
 def set_curriculum_active(session: Session, actor: User, curriculum: Curriculum, active: bool) -> Curriculum:
     """Archive (or restore) a curriculum. One that still has published courses trainees can be enrolled
     in is refused: archive those courses first. An archived curriculum takes no new courses."""
-    if not permissions.can_manage_curriculum(actor, curriculum, _unit(session, curriculum.org_unit_id)):
-        raise PermissionDenied(_("You can manage only the curricula of your own units."))
+    permissions.CURRICULUM.require(session, actor, curriculum, CHANGE)
     if not active and (published := live_published_courses(session, curriculum)):
         raise Conflict(_("The curriculum still has published courses: %(titles)s. Archive them first.",
                          titles="、".join(c.title for c in published)))
@@ -110,19 +98,14 @@ def set_curriculum_active(session: Session, actor: User, curriculum: Curriculum,
 
 def manageable_curriculum_ids(session: Session, actor: User, curricula: Sequence[Curriculum]) -> set[int]:
     """Which of these curricula the actor may edit and archive (for the authoring page's buttons)."""
-    units = {u.id: u for u in session.exec(select(OrgUnit).where(
-        col(OrgUnit.id).in_({c.org_unit_id for c in curricula if c.org_unit_id is not None}))).all()}
-    return {c.id or 0 for c in curricula if permissions.can_manage_curriculum(actor, c, units.get(c.org_unit_id))}
+    return permissions.CURRICULUM.allowed_ids(session, actor, [c.id or 0 for c in curricula], CHANGE)
 
 
 def list_curricula(session: Session, actor: User, *, tier: str | None = None) -> Sequence[Curriculum]:
     """Authors see every curriculum; a district administrator the city-wide ones and their subtree's."""
-    stmt = select(Curriculum).outerjoin(OrgUnit, col(OrgUnit.id) == Curriculum.org_unit_id)
     if not permissions.can_author(actor):
         raise PermissionDenied()
-    prefix = account_permissions.scope_path(actor)
-    if actor.has_role(Role.district_admin) and not actor.has_role(Role.admin, Role.instructor) and prefix is not None:
-        stmt = stmt.where(sa.or_(col(Curriculum.org_unit_id).is_(None), col(OrgUnit.path).startswith(prefix, autoescape=True)))
+    stmt = permissions.CURRICULUM.select(actor, READ)
     if tier:
         stmt = stmt.where(Curriculum.tier == tier)
     return session.exec(stmt.order_by(col(Curriculum.tier), col(Curriculum.sort_order), col(Curriculum.id))).all()
@@ -132,19 +115,13 @@ def list_curricula(session: Session, actor: User, *, tier: str | None = None) ->
 # Courses
 
 
-def _context(session: Session, course: Course) -> tuple[Curriculum, OrgUnit | None]:
-    curriculum = get_curriculum(session, course.curriculum_id)
-    return curriculum, _unit(session, curriculum.org_unit_id)
-
-
 def can_edit(session: Session, actor: User, course: Course) -> bool:
-    curriculum, unit = _context(session, course)
-    return permissions.can_edit_course(actor, course, curriculum, unit)
+    return permissions.COURSE.allows(session, actor, course, CHANGE)
 
 
 def require_edit(session: Session, actor: User, course: Course) -> None:
-    if not can_edit(session, actor, course):
-        raise PermissionDenied(_("You can edit only your own courses."))
+    """The actor may edit the course (COURSE's CHANGE rule; anybody else's reads as missing) and it is not archived."""
+    permissions.COURSE.require(session, actor, course, CHANGE)
     if course.archived_at is not None:
         raise Conflict(_("The course has been archived."))
 
@@ -156,8 +133,7 @@ def touch_course(session: Session, course: Course) -> None:
 
 
 def create_course(session: Session, actor: User, curriculum: Curriculum, data: CourseIn) -> Course:
-    if not permissions.can_add_course(actor, curriculum, _unit(session, curriculum.org_unit_id)):
-        raise PermissionDenied(_("Only instructors and administrators author courses."))
+    permissions.CURRICULUM.require(session, actor, curriculum, USE)
     if not curriculum.is_active:
         raise Conflict(_("The curriculum has been archived."))
     course = Course(curriculum_id=curriculum.id or 0, title=data.title, summary=data.summary, hours=data.hours,
@@ -167,18 +143,36 @@ def create_course(session: Session, actor: User, curriculum: Curriculum, data: C
     return course
 
 
-def get_course(session: Session, course_id: int) -> Course:
-    course = session.get(Course, course_id)
-    if course is None:
-        raise NotFound()
+def curriculum_to_add_to(session: Session, actor: User, curriculum_id: int) -> Curriculum:
+    """A curriculum the actor may add a course to, named in a request's body (422 when not)."""
+    curriculum = permissions.CURRICULUM.find(session, actor, curriculum_id, USE)
+    if curriculum is None:
+        raise ValidationFailed(_("The curriculum does not exist."), errors=[{"loc": ["body", "curriculum_id"], "msg": "unknown"}])
+    return curriculum
+
+
+def move_course(session: Session, actor: User, course: Course, curriculum_id: int) -> Course:
+    """Move a course the actor edits into another curriculum they may add courses to (an active one)."""
+    require_edit(session, actor, course)
+    target = permissions.CURRICULUM.find(session, actor, curriculum_id, USE)
+    if target is None:
+        raise ValidationFailed(_("The curriculum does not exist."), errors=[{"loc": ["curriculum_id"], "msg": "unknown"}])
+    if not target.is_active:
+        raise ValidationFailed(_("The curriculum has been archived."))
+    course.curriculum_id = target.id or 0
+    touch_course(session, course)
+    session.flush()
     return course
+
+
+def get_course(session: Session, actor: User, course_id: int, action: str = READ) -> Course:
+    """A course the actor may `action` (COURSE policy: authors read every course, trainees the published
+    ones they are enrolled in); anything else reads as missing."""
+    return permissions.COURSE.get(session, actor, course_id, action)
 
 
 def get_course_for_edit(session: Session, actor: User, course_id: int) -> Course:
-    course = get_course(session, course_id)
-    if not can_edit(session, actor, course):
-        raise NotFound()
-    return course
+    return get_course(session, actor, course_id, CHANGE)
 
 
 def update_course(session: Session, actor: User, course: Course, data: CourseIn) -> Course:
@@ -207,10 +201,8 @@ def courses_of(session: Session, curriculum: Curriculum) -> Sequence[Course]:
 
 
 def list_own_courses(session: Session, actor: User) -> Sequence[Course]:
-    stmt = select(Course)
-    if not permissions.is_admin(actor):
-        stmt = stmt.where(Course.owner_id == actor.id)
-    return session.exec(stmt.order_by(col(Course.updated_at).desc())).all()
+    """The courses the actor may edit, most recently changed first."""
+    return session.exec(permissions.COURSE.select(actor, CHANGE).order_by(col(Course.updated_at).desc())).all()
 
 
 def material_label(course: Course, lesson: Lesson, material: Material) -> str:
@@ -291,17 +283,8 @@ def search_courses(session: Session, actor: User, flt: CourseFilter | None = Non
     district administrator's being their subtree's); anyone else only published courses they are
     enrolled in."""
     flt = flt or CourseFilter()
-    stmt = select(Course).join(Curriculum, col(Curriculum.id) == Course.curriculum_id).outerjoin(
-        OrgUnit, col(OrgUnit.id) == Curriculum.org_unit_id)
-    if not permissions.can_author(actor):
-        enrolled = select(Enrolment.course_id).where(Enrolment.user_id == actor.id)
-        stmt = stmt.where(col(Course.id).in_(enrolled), Course.published_number > 0)
-    elif flt.mine and not permissions.is_admin(actor):
-        ownership: list[Any] = [col(Course.owner_id) == actor.id] if actor.has_role(Role.instructor) else []
-        prefix = account_permissions.scope_path(actor)
-        if actor.has_role(Role.district_admin) and prefix is not None:
-            ownership.append(col(OrgUnit.path).startswith(prefix, autoescape=True))
-        stmt = stmt.where(sa.or_(*ownership) if ownership else sa.false())
+    mine = flt.mine and permissions.can_author(actor)
+    stmt = permissions.COURSE.select(actor, CHANGE if mine else READ).join(Curriculum, col(Curriculum.id) == Course.curriculum_id)
     if flt.curriculum_id is not None:
         stmt = stmt.where(Course.curriculum_id == flt.curriculum_id)
     if flt.tier:
@@ -318,20 +301,7 @@ def list_enrolments(session: Session, actor: User, *, user_id: int | None = None
     """Enrolments the caller may see: administrators every one, district administrators their
     subtree's people, instructors those of the courses they can edit, anyone else their own."""
     stmt = (select(Enrolment, User, Course).join(User, col(User.id) == Enrolment.user_id)
-            .join(Course, col(Course.id) == Enrolment.course_id).join(OrgUnit, col(OrgUnit.id) == User.org_unit_id))
-    if permissions.is_admin(actor):
-        pass
-    elif actor.has_role(Role.district_admin, Role.instructor):
-        visible: list[Any] = []
-        prefix = account_permissions.scope_path(actor)
-        if actor.has_role(Role.district_admin) and prefix is not None:
-            visible.append(col(OrgUnit.path).startswith(prefix, autoescape=True))
-        if actor.has_role(Role.instructor):
-            visible.append(Course.owner_id == actor.id)
-        visible.append(Enrolment.user_id == actor.id)
-        stmt = stmt.where(sa.or_(*visible))
-    else:
-        stmt = stmt.where(Enrolment.user_id == actor.id)
+            .join(Course, col(Course.id) == Enrolment.course_id).where(permissions.ENROLMENT.where(actor, READ)))
     if user_id is not None:
         stmt = stmt.where(Enrolment.user_id == user_id)
     if course_id is not None:

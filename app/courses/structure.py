@@ -16,16 +16,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.accounts.scope import CHANGE, Policy, related
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.courses import materials
 from app.courses.models import Course, Lesson, Material, MaterialKind, Module
+from app.courses.permissions import LESSON, MATERIAL, MODULE
 from app.courses.schemas import LessonIn, MaterialIn, MaterialUpdate, ModuleIn
 from app.courses.service import (
     CITATION_TARGET,
-    can_edit,
-    get_course,
     material_label,
     material_url,
     relabel_citations,
@@ -64,25 +64,45 @@ def materials_of(session: Session, lesson_id: int) -> list[Material]:
                              .order_by(col(Material.position), col(Material.id))).all())
 
 
-def _get_live(session: Session, model: Any, item_id: int) -> Any:
-    item = session.get(model, item_id)
+ITEM_POLICIES: dict[str, Policy[Any]] = {"module": MODULE, "lesson": LESSON, "material": MATERIAL}
+
+
+def _get_live(session: Session, actor: User, kind: str, item_id: int) -> Any:
+    """A live module, lesson or material of a course the actor may edit (its policy follows the course);
+    anything else (unknown, removed, another instructor's) is NotFound, so existence does not leak."""
+    policy = ITEM_POLICIES.get(kind)
+    item = policy.find(session, actor, item_id, CHANGE) if policy is not None else None
     if item is None or item.removed_at is not None:
         raise NotFound()
     return item
 
 
+def _live_in_course(session: Session, course: Course, model: Any, item_id: int) -> Any:
+    """A live module or lesson of a course the caller already edits (its rule checked): None when it
+    belongs to another course, is removed or does not exist."""
+    if model is Module:
+        stmt = select(Module).where(Module.id == item_id, Module.course_id == course.id, live(Module.removed_at))
+    else:
+        stmt = (select(Lesson).join(Module, col(Module.id) == Lesson.module_id)
+                .where(Lesson.id == item_id, Module.course_id == course.id, live(Lesson.removed_at)))
+    return session.exec(stmt).first()
+
+
 def course_of_module(session: Session, module: Module) -> Course:
-    return get_course(session, module.course_id)
+    """The course of a module already in hand (loaded through its policy)."""
+    course = related(session, Course, module.course_id)
+    assert course is not None  # a foreign key
+    return course
 
 
 def course_of_lesson(session: Session, lesson: Lesson) -> tuple[Course, Module]:
-    module = session.get(Module, lesson.module_id)
+    module = related(session, Module, lesson.module_id)
     assert module is not None
-    return get_course(session, module.course_id), module
+    return course_of_module(session, module), module
 
 
 def course_of_material(session: Session, material: Material) -> tuple[Course, Lesson]:
-    lesson = session.get(Lesson, material.lesson_id)
+    lesson = related(session, Lesson, material.lesson_id)
     assert lesson is not None
     course, _module = course_of_lesson(session, lesson)
     return course, lesson
@@ -99,7 +119,7 @@ def add_module(session: Session, actor: User, course: Course, data: ModuleIn) ->
 
 
 def rename_module(session: Session, actor: User, module_id: int, data: ModuleIn) -> Module:
-    module = _get_live(session, Module, module_id)
+    module = _get_live(session, actor, "module", module_id)
     course = course_of_module(session, module)
     require_edit(session, actor, course)
     module.title = data.title
@@ -111,7 +131,7 @@ def rename_module(session: Session, actor: User, module_id: int, data: ModuleIn)
 
 
 def add_lesson(session: Session, actor: User, module_id: int, data: LessonIn) -> Lesson:
-    module = _get_live(session, Module, module_id)
+    module = _get_live(session, actor, "module", module_id)
     course = course_of_module(session, module)
     require_edit(session, actor, course)
     lesson = Lesson(module_id=module.id, title=data.title, summary=data.summary,
@@ -123,7 +143,7 @@ def add_lesson(session: Session, actor: User, module_id: int, data: LessonIn) ->
 
 
 def update_lesson(session: Session, actor: User, lesson_id: int, data: LessonIn) -> Lesson:
-    lesson = _get_live(session, Lesson, lesson_id)
+    lesson = _get_live(session, actor, "lesson", lesson_id)
     course, _module = course_of_lesson(session, lesson)
     require_edit(session, actor, course)
     lesson.title, lesson.summary = data.title, data.summary
@@ -134,20 +154,12 @@ def update_lesson(session: Session, actor: User, lesson_id: int, data: LessonIn)
     return lesson
 
 
-ITEM_MODELS: dict[str, Any] = {"module": Module, "lesson": Lesson, "material": Material}
-
-
 def item_for_edit(session: Session, actor: User, kind: str, item_id: int) -> tuple[Any, Course]:
     """A live module, lesson or material with its course, if the actor may edit that course; anything
     else (unknown, removed, another instructor's) is NotFound, so existence does not leak."""
-    model = ITEM_MODELS.get(kind)
-    item = session.get(model, item_id) if model is not None else None
-    if item is None or item.removed_at is not None:
-        raise NotFound()
+    item = _get_live(session, actor, kind, item_id)
     course = (course_of_module(session, item) if kind == "module" else course_of_lesson(session, item)[0] if kind == "lesson"
               else course_of_material(session, item)[0])
-    if not can_edit(session, actor, course):
-        raise NotFound()
     return item, course
 
 
@@ -173,12 +185,12 @@ def _place(session: Session, item: Any, source: list[Any], target: list[Any], po
 
 def move_lesson(session: Session, actor: User, lesson_id: int, module_id: int, *, position: int | None = None) -> Lesson:
     """Move a lesson to another module of the same course (at `position`, else at the end)."""
-    lesson = _get_live(session, Lesson, lesson_id)
+    lesson = _get_live(session, actor, "lesson", lesson_id)
     course, old = course_of_lesson(session, lesson)
     require_edit(session, actor, course)
     _lock(session, course)
-    target = _get_live(session, Module, module_id)
-    if target.course_id != course.id:
+    target = _live_in_course(session, course, Module, module_id)
+    if target is None:
         raise ValidationFailed(_("A lesson can move only within its course."), errors=[{"loc": ["module_id"], "msg": "other course"}])
     source = lessons_of(session, old.id or 0)
     siblings = source if target.id == old.id else lessons_of(session, target.id or 0)
@@ -192,12 +204,12 @@ def move_lesson(session: Session, actor: User, lesson_id: int, module_id: int, *
 def move_material(session: Session, actor: User, material_id: int, lesson_id: int, *, position: int | None = None) -> Material:
     """Move a material to another lesson of the same course (at `position`, else at the end); its
     citations follow it (their label names the new lesson)."""
-    material = _get_live(session, Material, material_id)
+    material = _get_live(session, actor, "material", material_id)
     course, old = course_of_material(session, material)
     require_edit(session, actor, course)
     _lock(session, course)
-    target = _get_live(session, Lesson, lesson_id)
-    if course_of_lesson(session, target)[0].id != course.id:
+    target = _live_in_course(session, course, Lesson, lesson_id)
+    if target is None:
         raise ValidationFailed(_("A material can move only within its course."), errors=[{"loc": ["lesson_id"], "msg": "other course"}])
     source = materials_of(session, old.id or 0)
     siblings = source if target.id == old.id else materials_of(session, target.id or 0)
@@ -226,7 +238,7 @@ def _sync_text_citations(session: Session, actor: User, course: Course, lesson: 
 
 
 def _owner(session: Session, course: Course) -> User | None:
-    return session.get(User, course.owner_id)
+    return related(session, User, course.owner_id)
 
 
 def _validated(kind: MaterialKind, config: dict[str, Any]) -> dict[str, Any]:
@@ -234,7 +246,7 @@ def _validated(kind: MaterialKind, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_material(session: Session, actor: User, lesson_id: int, data: MaterialIn) -> Material:
-    lesson = _get_live(session, Lesson, lesson_id)
+    lesson = _get_live(session, actor, "lesson", lesson_id)
     course, _module = course_of_lesson(session, lesson)
     require_edit(session, actor, course)
     material = Material(lesson_id=lesson.id, kind=data.kind.value, title=data.title, is_required=data.is_required,
@@ -249,7 +261,7 @@ def add_material(session: Session, actor: User, lesson_id: int, data: MaterialIn
 
 
 def update_material(session: Session, actor: User, material_id: int, data: MaterialUpdate) -> Material:
-    material = _get_live(session, Material, material_id)
+    material = _get_live(session, actor, "material", material_id)
     course, lesson = course_of_material(session, material)
     require_edit(session, actor, course)
     old_ids = list(material.config.get("clause_ids", []))
@@ -278,21 +290,21 @@ def _uncite_all(session: Session, material_ids: Sequence[int]) -> None:
 
 
 def remove_material(session: Session, actor: User, material_id: int, *, now: datetime | None = None) -> None:
-    material = _get_live(session, Material, material_id)
+    material = _get_live(session, actor, "material", material_id)
     course, _lesson = course_of_material(session, material)
     _remove(session, actor, course, material, now)
     _uncite_all(session, [material.id or 0])
 
 
 def remove_lesson(session: Session, actor: User, lesson_id: int, *, now: datetime | None = None) -> None:
-    lesson = _get_live(session, Lesson, lesson_id)
+    lesson = _get_live(session, actor, "lesson", lesson_id)
     course, _module = course_of_lesson(session, lesson)
     _remove(session, actor, course, lesson, now)
     _uncite_all(session, [m.id or 0 for m in materials_of(session, lesson.id or 0)])
 
 
 def remove_module(session: Session, actor: User, module_id: int, *, now: datetime | None = None) -> None:
-    module = _get_live(session, Module, module_id)
+    module = _get_live(session, actor, "module", module_id)
     course = course_of_module(session, module)
     _remove(session, actor, course, module, now)
     _uncite_all(session, [m.id or 0 for lesson in lessons_of(session, module.id or 0) for m in materials_of(session, lesson.id or 0)])
@@ -315,7 +327,7 @@ def reorder_modules(session: Session, actor: User, course: Course, ordered_ids: 
 
 
 def reorder_lessons(session: Session, actor: User, module_id: int, ordered_ids: Sequence[int]) -> None:
-    module = _get_live(session, Module, module_id)
+    module = _get_live(session, actor, "module", module_id)
     course = course_of_module(session, module)
     require_edit(session, actor, course)
     _reorder(session, lessons_of(session, module.id or 0), ordered_ids)
@@ -323,7 +335,7 @@ def reorder_lessons(session: Session, actor: User, module_id: int, ordered_ids: 
 
 
 def reorder_materials(session: Session, actor: User, lesson_id: int, ordered_ids: Sequence[int]) -> None:
-    lesson = _get_live(session, Lesson, lesson_id)
+    lesson = _get_live(session, actor, "lesson", lesson_id)
     course, _module = course_of_lesson(session, lesson)
     require_edit(session, actor, course)
     _reorder(session, materials_of(session, lesson.id or 0), ordered_ids)
@@ -335,7 +347,7 @@ def reorder_materials(session: Session, actor: User, lesson_id: int, ordered_ids
 
 
 def cite_clause(session: Session, actor: User, material_id: int, clause_id: int) -> Citation:
-    material = _get_live(session, Material, material_id)
+    material = _get_live(session, actor, "material", material_id)
     course, lesson = course_of_material(session, material)
     require_edit(session, actor, course)
     clause = standards.get_clause(session, actor, clause_id)
@@ -344,7 +356,7 @@ def cite_clause(session: Session, actor: User, material_id: int, clause_id: int)
 
 
 def uncite_clause(session: Session, actor: User, material_id: int, clause_id: int) -> bool:
-    material = _get_live(session, Material, material_id)
+    material = _get_live(session, actor, "material", material_id)
     course, _lesson = course_of_material(session, material)
     require_edit(session, actor, course)
     clause = standards.get_clause(session, actor, clause_id)
@@ -363,13 +375,13 @@ def _siblings_in_course(session: Session, course: Course, scope: str, parent_id:
     if scope == "modules":
         return modules_of(session, course.id or 0)
     if scope == "lessons":
-        module = _get_live(session, Module, parent_id or 0)
-        if module.course_id != course.id:
+        module = _live_in_course(session, course, Module, parent_id or 0)
+        if module is None:
             raise NotFound()
         return lessons_of(session, module.id or 0)
     if scope == "materials":
-        lesson = _get_live(session, Lesson, parent_id or 0)
-        if course_of_lesson(session, lesson)[0].id != course.id:
+        lesson = _live_in_course(session, course, Lesson, parent_id or 0)
+        if lesson is None:
             raise NotFound()
         return materials_of(session, lesson.id or 0)
     raise ValidationFailed(_("Unknown list."), errors=[{"loc": ["scope"], "msg": "unknown"}])

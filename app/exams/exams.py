@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.accounts import permissions as account_permissions
+from app.accounts import service as accounts
 from app.accounts.models import OrgUnit, User
 from app.accounts.scope import CHANGE, READ, TAKE, TARGET, USE
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -39,16 +40,9 @@ def get_exam(session: Session, actor: User, exam_id: int, action: str = READ) ->
 
 
 def require_audience(session: Session, actor: User, org_unit_id: int | None) -> OrgUnit | None:
-    """The unit an exam or a schedule is aimed at, if the caller may aim at it (ORG_UNIT's TARGET rule):
-    a district administrator only at a unit of their subtree, never at the whole city."""
-    if org_unit_id is None:
-        if not account_permissions.may_target_everyone(actor):
-            raise ValidationFailed(_("Choose a unit of your district as the audience."))
-        return None
-    unit = account_permissions.ORG_UNIT.find(session, actor, org_unit_id, TARGET)
-    if unit is None:
-        raise ValidationFailed(_("The organisation unit does not exist or is outside your scope."))
-    return unit
+    """The unit an exam or a schedule is aimed at, if the caller may aim at it (accounts' TARGET rule): a
+    district administrator only at a unit of their subtree, never at the whole city."""
+    return accounts.target_unit(session, actor, org_unit_id)
 
 
 def _check_refs(session: Session, actor: User, data: ExamIn) -> Paper:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from app.accounts.models import OrgUnit, Role, User
@@ -83,9 +84,9 @@ SCHEDULE: Policy[ExamSchedule] = Policy(ExamSchedule, {READ: _SCHEDULE_TERMS, CH
 
 def audience_filter(user: User) -> list[Any]:
     """The exams whose audience includes `user`: every criterion that is set must match."""
-    unit_path = select(OrgUnit.path).where(col(OrgUnit.id) == col(Exam.org_unit_id)).scalar_subquery()
-    enrolled = select(col(Enrolment.id)).where(col(Enrolment.course_id) == col(Exam.course_id),
-                                               Enrolment.user_id == user.id).exists()
+    unit, mine = aliased(OrgUnit), aliased(Enrolment)
+    unit_path = select(unit.path).where(unit.id == col(Exam.org_unit_id)).scalar_subquery()
+    enrolled = select(mine.id).where(mine.course_id == col(Exam.course_id), mine.user_id == user.id).exists()
     return [
         sa.or_(col(Exam.tier).is_(None), col(Exam.tier) == user.tier),
         sa.or_(col(Exam.org_unit_id).is_(None), sa.literal(user.org_unit.path).startswith(unit_path)),
@@ -103,7 +104,8 @@ def _audience_reaches_subtree(user: User) -> Any:
     prefix = scope_path(user)
     if prefix is None:
         return sa.true()
-    unit_path = select(OrgUnit.path).where(col(OrgUnit.id) == col(Exam.org_unit_id)).scalar_subquery()
+    unit = aliased(OrgUnit)
+    unit_path = select(unit.path).where(unit.id == col(Exam.org_unit_id)).scalar_subquery()
     return sa.or_(col(Exam.org_unit_id).is_(None), sa.literal(prefix).startswith(unit_path), unit_path.startswith(prefix))
 
 

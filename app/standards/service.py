@@ -529,6 +529,13 @@ def search_standards(session: Session, user: User, query: str, flt: StandardFilt
 # Lookups by id
 
 
+def versions_by_id(session: Session, ids: set[int]) -> dict[int, StandardVersion]:
+    """Versions by id, for clauses already in hand (their labels); no visibility rule applies to a label."""
+    if not ids:
+        return {}
+    return {v.id or 0: v for v in session.exec(select(StandardVersion).where(col(StandardVersion.id).in_(ids))).all()}
+
+
 def clauses_by_id(session: Session, ids: set[int]) -> dict[int, Clause]:
     if not ids:
         return {}

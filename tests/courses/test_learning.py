@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from app.accounts.models import Role, Tier
-from app.core.errors import Conflict, NotFound, PermissionDenied
+from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.courses import learning, publishing, reads, reports, service, structure
 from app.courses.models import Enrolment, HoursEntry
 from app.courses.schemas import EnrolmentIn, MaterialIn, MaterialUpdate, RuleIn
@@ -54,7 +54,7 @@ def test_rules_enrol_by_tier_and_subtree(session, org, build_course, admin, dist
     a_mgmt = make_user(session, Role.trainee, unit=org["unit_a1"], tier=Tier.management)
     b_exec = make_user(session, Role.trainee, unit=org["unit_b1"], tier=Tier.execution)
     make_user(session, Role.instructor, unit=org["unit_a1"], tier=Tier.execution)  # not a trainee
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationFailed):
         learning.add_rule(session, district_admin, built.course, RuleIn(tier=Tier.execution))  # no unit: whole city
     learning.add_rule(session, district_admin, built.course, RuleIn(tier=Tier.execution, org_unit_id=org["district_a"].id, due_days=30))
     assert learning.apply_rules(session, course=built.course, now=T0) == 1
