@@ -37,6 +37,7 @@ from sqlmodel import Session, col
 from app.accounts import permissions, service
 from app.accounts.models import Role, Tier, User
 from app.accounts.schemas import UserCreate
+from app.accounts.scope import CHANGE
 from app.core import security
 from app.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
@@ -340,6 +341,7 @@ def validate_rows(session: Session, actor: User, sheet: Sheet) -> Validated:
     if not permissions.manages_units(actor):
         raise PermissionDenied()
     units = service.org_units_by_codes(session, (r.get("unit_code", "") for _n, r in sheet.rows))
+    in_scope = permissions.ORG_UNIT.allowed_ids(session, actor, [u.id or 0 for u in units.values()], CHANGE)
     taken = service.existing_usernames(session, (r.get("username", "") for _n, r in sheet.rows))
     assignable = permissions.assignable_roles(actor)
     first_seen: dict[str, int] = {}
@@ -376,7 +378,7 @@ def validate_rows(session: Session, actor: User, sheet: Sheet) -> Validated:
         unit = units.get(code) if code else None
         if not code:
             fail("unit_code", _("Required."))
-        elif unit is None or not permissions.unit_in_scope(actor, unit):
+        elif unit is None or unit.id not in in_scope:
             fail("unit_code", _("Unknown unit code, or a unit outside your scope: %(code)s. See the second worksheet "
                                 "of the template for the codes you may use.", code=code))
         elif not unit.is_active:

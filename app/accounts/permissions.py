@@ -29,16 +29,6 @@ def manages_units(user: User) -> bool:
     return bool(user.roles.intersection({Role.admin, Role.district_admin}))
 
 
-def unit_in_scope(user: User, unit: OrgUnit) -> bool:
-    """For a unit already in hand (forms, imports): the same prefix rule as `Subtree`."""
-    prefix = scope_path(user)
-    return prefix is None or unit.path.startswith(prefix)
-
-
-def can_manage_user(actor: User, target: User) -> bool:
-    return manages_units(actor) and unit_in_scope(actor, target.org_unit)
-
-
 def assignable_roles(actor: User) -> set[str]:
     """A district admin may hand out every role but admin; only an admin makes admins."""
     if Role.admin in actor.roles:

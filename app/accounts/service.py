@@ -30,7 +30,7 @@ from app.accounts.models import (
     UserRole,
 )
 from app.accounts.schemas import OrgUnitCreate, UserCreate, UserUpdate
-from app.accounts.scope import READ, TARGET
+from app.accounts.scope import CHANGE, READ, TARGET, related
 from app.core import events
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
@@ -157,7 +157,7 @@ def create_org_unit(session: Session, actor: User | None, data: OrgUnitCreate, *
             raise PermissionDenied()
         if parent is None and not permissions.is_admin(actor):
             raise PermissionDenied(_("Only an administrator can create a top-level unit."))
-        if parent is not None and not permissions.unit_in_scope(actor, parent):
+        if parent is not None and not permissions.ORG_UNIT.allows(session, actor, parent, CHANGE):
             raise PermissionDenied(_("The parent unit is outside your scope."))
     if get_org_unit_by_code(session, data.code) is not None:
         raise Conflict(_("An organisation unit with code %(code)s already exists.", code=data.code),
@@ -279,10 +279,12 @@ def validate_password(password: str, *, username: str | None = None) -> None:
 
 def create_user(session: Session, actor: User | None, data: UserCreate, *, must_change_password: bool = True,
                 password_hash: str | None = None, now: datetime | None = None) -> User:
-    unit = session.get(OrgUnit, data.org_unit_id)
     if actor is not None and not permissions.manages_units(actor):
         raise PermissionDenied()
-    if unit is None or (actor is not None and not permissions.unit_in_scope(actor, unit)):
+    # The system (actor None: the demo, create-admin) may use any unit.
+    unit = permissions.ORG_UNIT.find(session, actor, data.org_unit_id, CHANGE) if actor is not None else related(
+        session, OrgUnit, data.org_unit_id)
+    if unit is None:
         # Out of scope reads as unknown, so that a district admin cannot probe other districts' units.
         raise ValidationFailed(_("The organisation unit does not exist or is outside your scope."),
                                errors=[{"loc": ["org_unit_id"], "msg": _("unknown unit")}])

@@ -22,7 +22,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from app.accounts.models import OrgUnit, Role, User
-from app.accounts.permissions import unit_in_scope
 from app.accounts.scope import CHANGE, READ, TAKE, USE, Anyone, Owner, Policy, Subtree, Via, Where, register, scope_path
 from app.core.i18n import gettext as _
 from app.courses.models import Course, Curriculum, Enrolment, EnrolmentRule, Lesson, Material, Module
@@ -38,25 +37,6 @@ def can_author(user: User) -> bool:
     return user.has_role(*AUTHOR_ROLES)
 
 
-def can_manage_curriculum(user: User, curriculum: Curriculum, unit: OrgUnit | None) -> bool:
-    """`unit` is the curriculum's org unit (None for a city-wide curriculum)."""
-    if is_admin(user):
-        return True
-    return user.has_role(Role.district_admin) and unit is not None and unit_in_scope(user, unit)
-
-
-def can_add_course(user: User, curriculum: Curriculum, unit: OrgUnit | None) -> bool:
-    return user.has_role(Role.instructor) or can_manage_curriculum(user, curriculum, unit)
-
-
-def can_edit_course(user: User, course: Course, curriculum: Curriculum, unit: OrgUnit | None) -> bool:
-    if is_admin(user):
-        return True
-    if user.has_role(Role.instructor) and course.owner_id == user.id:
-        return True
-    return user.has_role(Role.district_admin) and unit is not None and unit_in_scope(user, unit)
-
-
 def can_manage_enrolments(user: User) -> bool:
     return user.has_role(Role.admin, Role.district_admin)
 
@@ -64,10 +44,6 @@ def can_manage_enrolments(user: User) -> bool:
 def can_view_progress(user: User) -> bool:
     """Administrators, district administrators (their subtree) and instructors (their own courses)."""
     return user.has_role(Role.admin, Role.district_admin, Role.instructor)
-
-
-def can_enrol(actor: User, trainee: User) -> bool:
-    return can_manage_enrolments(actor) and unit_in_scope(actor, trainee.org_unit)
 
 
 def can_set_requirements(user: User) -> bool:
