@@ -167,7 +167,7 @@ async def put_chunk(request: Request, db: DbSession, user: CurrentUser, upload_i
 def _complete(db: Session, user: User, upload_id: str) -> AcceptedOut:
     upload = service.get_upload(db, user, upload_id)
     if upload.status == UploadStatus.completed and upload.asset_id:
-        return AcceptedOut(id=upload.asset_id, status=service.asset_state(db, db.get(MediaAsset, upload.asset_id)).status)  # type: ignore[arg-type]
+        return AcceptedOut(id=upload.asset_id, status=service.asset_state(db, service.get_asset(db, upload.asset_id)).status)  # type: ignore[arg-type]
     if upload.received < upload.size_bytes:
         raise Conflict(_("The upload is not complete: %(received)s of %(size)s bytes received.", received=upload.received,
                          size=upload.size_bytes))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.accounts.models import Role, User
-from app.media.models import MediaAsset
+from app.accounts.scope import CHANGE, READ, Anyone, Owner, Policy, register
+from app.media.models import MediaAsset, MediaUpload
 
 MANAGER_ROLES = (Role.instructor, Role.admin)
 
@@ -12,11 +13,15 @@ def can_upload(user: User) -> bool:
     return bool(user.roles & {r.value for r in MANAGER_ROLES})
 
 
-def can_manage_all(user: User) -> bool:
-    """Instructors and administrators see every asset (they build courses from each other's material)."""
-    return can_upload(user)
+# Staff see every asset (they build courses from each other's material); the owner and administrators
+# change one (retry, cancel, rename). Trainees reach an asset only through what embeds it: a higher
+# domain's viewer hook (service.register_viewer_check), e.g. courses for the lessons they may open.
+ASSET: Policy[MediaAsset] = Policy(MediaAsset, {
+    READ: (Owner(MediaAsset.owner_id), Anyone(*MANAGER_ROLES)),
+    CHANGE: (Owner(MediaAsset.owner_id), Anyone(Role.admin)),
+}, name="media asset")
 
+# A resumable upload is its uploader's alone.
+UPLOAD: Policy[MediaUpload] = Policy(MediaUpload, {CHANGE: (Owner(MediaUpload.owner_id),)}, name="media upload")
 
-def can_change(user: User, asset: MediaAsset) -> bool:
-    """Retry, cancel and rename: the owner, or an administrator."""
-    return asset.owner_id == user.id or Role.admin.value in user.roles
+register(ASSET, UPLOAD)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.accounts.scope import CHANGE, READ, related
 from app.core import jobs
 from app.core.config import get_settings
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -74,28 +75,40 @@ def unregister_viewer_check(check: ViewerCheck) -> None:
 def can_view(db: Session, user: User | None, asset: MediaAsset) -> bool:
     if user is None:
         return False
-    if asset.owner_id == user.id or permissions.can_manage_all(user):
-        return True
-    return any(check(db, user, asset) for check in _VIEWER_CHECKS)
+    return permissions.ASSET.allows(db, user, asset, READ) or any(check(db, user, asset) for check in _VIEWER_CHECKS)
 
 
 def get_asset(db: Session, asset_id: str) -> MediaAsset | None:
+    """The system's own load (the worker, an embedding already authorized): no caller's rule applies."""
     if not asset_id or len(asset_id) > 32:
         return None
-    return db.get(MediaAsset, asset_id)
+    return related(db, MediaAsset, asset_id)  # type: ignore[arg-type]
 
 
 def get_visible(db: Session, user: User | None, asset_id: str) -> MediaAsset:
-    """The asset, or NotFound: a person who may not see it learns nothing, not even that it exists."""
-    asset = get_asset(db, asset_id)
-    if asset is None or not can_view(db, user, asset):
+    """The asset, or NotFound: a person who may not see it learns nothing, not even that it exists. Staff
+    through ASSET's READ rule; anybody else only through a viewer hook (the asset is in something they
+    may open)."""
+    if not asset_id or len(asset_id) > 32:
+        raise NotFound()
+    asset = permissions.ASSET.find(db, user, asset_id, READ)  # type: ignore[arg-type]
+    if asset is None and user is not None and _VIEWER_CHECKS:
+        candidate = get_asset(db, asset_id)
+        asset = candidate if candidate is not None and any(check(db, user, candidate) for check in _VIEWER_CHECKS) else None
+    if asset is None:
         raise NotFound()
     return asset
 
 
+def can_change(db: Session, user: User, asset: MediaAsset) -> bool:
+    return permissions.ASSET.allows(db, user, asset, CHANGE)
+
+
 def get_changeable(db: Session, user: User, asset_id: str) -> MediaAsset:
+    """An asset the user may change (ASSET's CHANGE rule): the owner or an administrator; 403 for other
+    staff, who see it."""
     asset = get_visible(db, user, asset_id)
-    if not permissions.can_change(user, asset):
+    if not permissions.ASSET.allows(db, user, asset, CHANGE):
         raise PermissionDenied()
     return asset
 
@@ -226,8 +239,8 @@ def renditions_of(db: Session, asset: MediaAsset) -> list[MediaRendition]:
 
 
 def list_assets(db: Session, user: User, *, mine_only: bool = True, limit: int = 50, offset: int = 0) -> tuple[list[MediaAsset], int]:
-    stmt = select(MediaAsset)
-    if mine_only or not permissions.can_manage_all(user):
+    stmt = permissions.ASSET.select(user, READ)
+    if mine_only:
         stmt = stmt.where(col(MediaAsset.owner_id) == user.id)
     total = db.exec(select(sa.func.count()).select_from(stmt.subquery())).one()
     rows = db.exec(stmt.order_by(col(MediaAsset.created_at).desc(), col(MediaAsset.id)).limit(limit).offset(offset)).all()
@@ -235,7 +248,7 @@ def list_assets(db: Session, user: User, *, mine_only: bool = True, limit: int =
 
 
 def retry(db: Session, user: User, asset: MediaAsset, *, now: datetime | None = None) -> MediaAsset:
-    if not permissions.can_change(user, asset):
+    if not permissions.ASSET.allows(db, user, asset, CHANGE):
         raise PermissionDenied()
     job = db.get(Job, asset.job_id) if asset.job_id else None
     if asset.status == AssetStatus.ready or job is None or job.status not in (JobStatus.failed, JobStatus.cancelled):
@@ -248,7 +261,7 @@ def retry(db: Session, user: User, asset: MediaAsset, *, now: datetime | None = 
 
 
 def cancel(db: Session, user: User, asset: MediaAsset, *, now: datetime | None = None) -> MediaAsset:
-    if not permissions.can_change(user, asset):
+    if not permissions.ASSET.allows(db, user, asset, CHANGE):
         raise PermissionDenied()
     job = db.get(Job, asset.job_id) if asset.job_id else None
     if job is None or job.is_finished:
@@ -302,10 +315,9 @@ def create_upload(db: Session, user: User, *, filename: str, size: int, title: s
 
 
 def get_upload(db: Session, user: User, upload_id: str) -> MediaUpload:
-    upload = db.get(MediaUpload, upload_id) if upload_id and len(upload_id) <= 32 else None
-    if upload is None or upload.owner_id != user.id:
+    if not upload_id or len(upload_id) > 32:
         raise NotFound()
-    return upload
+    return permissions.UPLOAD.get(db, user, upload_id, CHANGE)  # type: ignore[arg-type]
 
 
 def record_received(db: Session, upload: MediaUpload, received: int) -> MediaUpload:

@@ -60,14 +60,14 @@ def uploader(request: Request, accept: str = "video,image,pdf", kind: str = "") 
 @router.get("/{asset_id}", name="media:detail", dependencies=[allow(*MANAGERS)])
 def detail(request: Request, db: DbSession, user: CurrentUser, asset_id: str) -> Response:
     asset = service.get_visible(db, user, asset_id)
-    return render(request, "media/detail.html", {**detail_context(db, asset), "can_change": permissions.can_change(user, asset)})
+    return render(request, "media/detail.html", {**detail_context(db, asset), "can_change": service.can_change(db, user, asset)})
 
 
 @router.get("/{asset_id}/status", name="media:status", dependencies=[allow(*MANAGERS)])
 def status(request: Request, db: DbSession, user: CurrentUser, asset_id: str) -> Response:
     """The self-replacing progress fragment: it polls itself until the asset is ready or failed."""
     asset = service.get_visible(db, user, asset_id)
-    return render(request, "media/_status.html", {**detail_context(db, asset), "can_change": permissions.can_change(user, asset)})
+    return render(request, "media/_status.html", {**detail_context(db, asset), "can_change": service.can_change(db, user, asset)})
 
 
 @router.post("/{asset_id}/retry", name="media:retry", dependencies=[allow(*MANAGERS)])

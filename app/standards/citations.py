@@ -13,8 +13,8 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, delete, func, select
 
 from app.accounts.models import User
+from app.accounts.scope import CHANGE, READ
 from app.core import events
-from app.core.errors import NotFound
 from app.core.models import utcnow
 from app.standards import permissions
 from app.standards.events import StandardVersionChanged
@@ -89,7 +89,7 @@ def open_review_items(session: Session, event: StandardVersionChanged) -> None:
 
 def review_items(session: Session, user: User, *, status: str | None = ReviewStatus.open.value, everyone: bool = False,
                  limit: int = 50, offset: int = 0) -> tuple[Sequence[ReviewItem], int]:
-    stmt = select(ReviewItem)
+    stmt = permissions.REVIEW_ITEM.select(user, READ)
     if not (everyone and permissions.can_see_all_reviews(user)):
         stmt = stmt.where(ReviewItem.owner_id == user.id)
     if status:
@@ -101,9 +101,7 @@ def review_items(session: Session, user: User, *, status: str | None = ReviewSta
 
 
 def mark_reviewed(session: Session, actor: User, item_id: int, *, note: str = "", now: datetime | None = None) -> ReviewItem:
-    item = session.get(ReviewItem, item_id)
-    if item is None or not permissions.can_settle_review(actor, item):
-        raise NotFound()
+    item = permissions.REVIEW_ITEM.get(session, actor, item_id, CHANGE)
     if item.status == ReviewStatus.reviewed:
         return item
     item.status = ReviewStatus.reviewed.value

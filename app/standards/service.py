@@ -32,8 +32,9 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, delete, func, select
 
 from app.accounts.models import User
+from app.accounts.scope import READ, related
 from app.core import events
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.timeutil import DISPLAY_TZ
@@ -86,9 +87,7 @@ class StandardFilter:
 
 
 def _visible(user: User) -> Any:
-    if permissions.can_author(user):
-        return sa.true()
-    return col(Standard.status).in_(CURRENT_STATUSES)
+    return permissions.STANDARD.where(user, READ)
 
 
 def _filtered(stmt: Any, user: User, flt: StandardFilter) -> Any:
@@ -110,11 +109,9 @@ def list_standards(session: Session, user: User, flt: StandardFilter, *, limit: 
     return rows, total
 
 
-def get_standard(session: Session, user: User, standard_id: int) -> Standard:
-    standard = session.get(Standard, standard_id)
-    if standard is None or not permissions.can_see_standard(user, standard):
-        raise NotFound()
-    return standard
+def get_standard(session: Session, user: User, standard_id: int, action: str = READ) -> Standard:
+    """A standard the user may `action` (STANDARD policy: drafts and abolished ones only authors see)."""
+    return permissions.STANDARD.get(session, user, standard_id, action)
 
 
 def get_standard_by_code(session: Session, code: str) -> Standard | None:
@@ -185,10 +182,10 @@ def _refresh_status(session: Session, standard: Standard) -> None:
 
 
 def versions_of(session: Session, user: User, standard: Standard) -> list[StandardVersion]:
-    rows = session.exec(select(StandardVersion).where(StandardVersion.standard_id == standard.id)
+    rows = session.exec(permissions.VERSION.select(user, READ).where(StandardVersion.standard_id == standard.id)
                         .options(selectinload(StandardVersion.transitions))  # type: ignore[arg-type]
                         .order_by(col(StandardVersion.id).desc())).all()
-    return [v for v in rows if permissions.can_see_version(user, v)]
+    return list(rows)
 
 
 def current_version(session: Session, standard_id: int) -> StandardVersion | None:
@@ -196,11 +193,9 @@ def current_version(session: Session, standard_id: int) -> StandardVersion | Non
                                                       col(StandardVersion.status).in_(CURRENT_STATUSES))).first()
 
 
-def get_version(session: Session, user: User, version_id: int) -> StandardVersion:
-    version = session.get(StandardVersion, version_id)
-    if version is None or not permissions.can_see_version(user, version):
-        raise NotFound()
-    return version
+def get_version(session: Session, user: User, version_id: int, action: str = READ) -> StandardVersion:
+    """A version the user may `action` (VERSION policy)."""
+    return permissions.VERSION.get(session, user, version_id, action)
 
 
 def create_version(session: Session, actor: User, standard: Standard, data: VersionCreate) -> StandardVersion:
@@ -212,7 +207,7 @@ def create_version(session: Session, actor: User, standard: Standard, data: Vers
                        errors=[{"loc": ["label"], "msg": "taken"}])
     source = None
     if data.copy_from_id is not None:
-        source = session.get(StandardVersion, data.copy_from_id)
+        source = permissions.VERSION.find(session, actor, data.copy_from_id, READ)
         if source is None or source.standard_id != standard.id:
             raise ValidationFailed(_("Copy from a version of the same standard."), errors=[{"loc": ["copy_from_id"], "msg": "invalid"}])
     version = StandardVersion(standard_id=standard.id or 0, label=data.label, code=data.code,
@@ -366,12 +361,9 @@ def clause_tree(clauses: Sequence[Clause]) -> list[ClauseNode]:
     return roots
 
 
-def get_clause(session: Session, user: User, clause_id: int) -> Clause:
-    clause = session.get(Clause, clause_id)
-    if clause is None:
-        raise NotFound()
-    get_version(session, user, clause.version_id)  # visibility follows the version
-    return clause
+def get_clause(session: Session, user: User, clause_id: int, action: str = READ) -> Clause:
+    """A clause the user may `action` (CLAUSE policy: it follows its version)."""
+    return permissions.CLAUSE.get(session, user, clause_id, action)
 
 
 def _clause_entry(clause: Clause, standard_id: int) -> dict[str, Any]:
@@ -427,7 +419,7 @@ def add_clause(session: Session, actor: User, version: StandardVersion, data: Cl
 
 def update_clause(session: Session, actor: User, clause: Clause, data: ClauseUpdate) -> Clause:
     _require_author(actor)
-    version = session.get(StandardVersion, clause.version_id)
+    version = related(session, StandardVersion, clause.version_id)  # the version of a clause in hand
     assert version is not None
     _require_draft(version)
     clause.title, clause.body = data.title, data.body
@@ -440,7 +432,7 @@ def update_clause(session: Session, actor: User, clause: Clause, data: ClauseUpd
 
 def delete_clause(session: Session, actor: User, clause: Clause) -> None:
     _require_author(actor)
-    version = session.get(StandardVersion, clause.version_id)
+    version = related(session, StandardVersion, clause.version_id)  # the version of a clause in hand
     assert version is not None
     _require_draft(version)
     if session.exec(select(Clause.id).where(Clause.parent_id == clause.id)).first():
