@@ -37,7 +37,7 @@ from sqlmodel import Session, col
 from app.accounts import permissions, service
 from app.accounts.models import Role, Tier, User
 from app.accounts.schemas import UserCreate
-from app.accounts.scope import CHANGE
+from app.accounts.scope import CHANGE, READ, related
 from app.core import security
 from app.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
@@ -517,7 +517,7 @@ def import_users_job(session: Session, payload: dict[str, Any], ctx: JobContext)
         if i % 10 == 0 or i == total:
             ctx.progress(int(90 * i / max(total, 1)), _("Preparing passwords: %(i)s of %(n)s", i=i, n=total))
 
-    actor = session.get(User, int(payload.get("actor_id") or 0))
+    actor = related(session, User, int(payload.get("actor_id") or 0))  # who asked; their scope is applied again below
     if actor is None or not actor.is_active or not permissions.manages_units(actor):
         return _refused(session, ctx, payload, [RowError(0, "", _("The account that started this import may no longer "
                                                                  "manage users."))])
@@ -553,8 +553,8 @@ def _forget_passwords(session: Session, ctx: JobContext, payload: dict[str, Any]
 
 def get_import_job(session: Session, actor: User, job_id: int) -> Job:
     """An import job of this actor's; anybody else's is NotFound (it names the users being created)."""
-    job = session.get(Job, job_id)
-    if job is None or job.kind != JOB_KIND or job.created_by_id != actor.id:
+    job = permissions.JOB.find(session, actor, job_id, READ)
+    if job is None or job.kind != JOB_KIND:
         raise NotFound(_("No such import."))
     return job
 

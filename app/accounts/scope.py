@@ -273,7 +273,7 @@ class Policy(Generic[T]):
             return None
         stmt = select(self.model).where(col(self.id_column) == row_id, rule)
         if lock:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+            stmt = stmt.with_for_update(of=self.model).execution_options(populate_existing=True)
         return session.exec(stmt).first()
 
     def get(self, session: Session, actor: User | None, row_id: int | None, action: str = READ, *,

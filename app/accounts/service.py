@@ -146,7 +146,7 @@ def create_org_unit(session: Session, actor: User | None, data: OrgUnitCreate, *
     """actor None means the system itself (CLI, demo data)."""
     parent = None
     if data.parent_id is not None:
-        parent = session.get(OrgUnit, data.parent_id)
+        parent = related(session, OrgUnit, data.parent_id)  # its scope is checked below, with the actor's rule
         if parent is None:
             raise ValidationFailed(_("The parent unit does not exist."), errors=[{"loc": ["parent_id"], "msg": _("unknown unit")}])
         if not parent.is_active:
@@ -210,9 +210,6 @@ def district_of(session: Session, unit: OrgUnit) -> OrgUnit | None:
 def get_user_by_username(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
 
-
-def get_user(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
 
 
 def get_user_for(session: Session, actor: User, user_id: int, action: str = READ) -> User:

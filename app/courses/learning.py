@@ -28,7 +28,7 @@ from sqlmodel import Session, col, func, select
 from app.accounts import permissions as account_permissions
 from app.accounts import service as accounts
 from app.accounts.models import OrgUnit, Role, Tier, User, UserRole
-from app.accounts.scope import CHANGE, READ, TAKE
+from app.accounts.scope import CHANGE, READ, TAKE, related
 from app.core import events
 from app.core.cache import ImmutableCache
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -156,7 +156,7 @@ def _rule_matches(session: Session, rule: EnrolmentRule) -> Any:
     if rule.tier:
         stmt = stmt.where(User.tier == rule.tier)
     if rule.org_unit_id is not None:
-        unit = session.get(OrgUnit, rule.org_unit_id)
+        unit = related(session, OrgUnit, rule.org_unit_id)
         assert unit is not None
         stmt = stmt.where(col(OrgUnit.path).startswith(unit.path, autoescape=True))
     return stmt

@@ -16,12 +16,13 @@ from sqlmodel import Session
 
 from app.accounts.events import UserChanged, UserCreated, UserEvent
 from app.accounts.models import User
+from app.accounts.scope import related
 from app.core import events
 from app.courses import learning
 
 
 def enrol_by_rules(session: Session, event: UserEvent) -> None:
-    user = session.get(User, event.user_id)
+    user = related(session, User, event.user_id)
     if user is None or not user.is_active:
         return
     learning.apply_rules(session, user=user, now=event.at)

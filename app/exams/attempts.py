@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
-from app.accounts.scope import READ, TAKE
+from app.accounts.scope import READ, TAKE, related
 from app.core.cache import ImmutableCache
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.group_commit import insert_later
@@ -153,7 +153,7 @@ def get_own_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
 def exam_of(session: Session, attempt: Attempt) -> Exam:
     """The exam of an attempt the caller already holds (loaded through ATTEMPT's rule): whoever may see
     an attempt sees what exam it belongs to."""
-    exam = session.get(Exam, attempt.exam_id)
+    exam = related(session, Exam, attempt.exam_id)
     assert exam is not None  # a foreign key, deleted with its attempts
     return exam
 

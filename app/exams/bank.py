@@ -191,7 +191,7 @@ def _bank_of(session: Session, question: Question) -> QuestionBank:
 
 
 def current_version(session: Session, question: Question) -> QuestionVersion:
-    version = session.get(QuestionVersion, question.current_version_id) if question.current_version_id else None
+    version = related(session, QuestionVersion, question.current_version_id)
     if version is None:
         raise NotFound(_("No such question."))
     return version
@@ -257,7 +257,7 @@ def create_question(session: Session, actor: User, bank: QuestionBank, data: Que
     draft = _draft_of(data)
     clauses = _check_clauses(session, actor, data.clause_ids)
     return insert_question(session, actor, bank, draft, data.clause_ids, clauses, status=data.status.value, tier=data.tier,
-                   owner=session.get(User, bank.owner_id), now=now or utcnow())
+                   owner=related(session, User, bank.owner_id), now=now or utcnow())
 
 
 def insert_question(session: Session, actor: User | None, bank: QuestionBank, draft: QuestionDraft, clause_ids: list[int],
@@ -321,7 +321,7 @@ def update_question(session: Session, actor: User, question: Question, data: Que
         version = _new_version(session, actor, question, draft, merged.clause_ids, now)
     session.flush()
     _sync_citations(session, bank, question, draft.stem, clauses, current.clause_ids, merged.clause_ids,
-                    session.get(User, bank.owner_id))
+                    related(session, User, bank.owner_id))
     return QuestionRow(question, version)
 
 

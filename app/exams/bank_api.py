@@ -11,6 +11,7 @@ from fastapi.responses import Response as RawResponse
 
 from app.accounts.access import CurrentUser, allow
 from app.accounts.models import User
+from app.accounts.scope import related
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
@@ -43,7 +44,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def bank_out(db: DbSession, bank: QuestionBank, count: int | None = None) -> BankDetailOut:
-    owner = db.get(User, bank.owner_id)
+    owner = related(db, User, bank.owner_id)
     return BankDetailOut(id=str(bank.id), name=bank.name, description=bank.description,
                          owner={"id": str(owner.id), "display_name": owner.display_name} if owner else None,
                          questions=count if count is not None else service.question_counts(db, {bank.id or 0}).get(bank.id or 0, 0),

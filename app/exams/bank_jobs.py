@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 
 from app.accounts.models import User
 from app.accounts.permissions import JOB
-from app.accounts.scope import READ
+from app.accounts.scope import READ, related
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import gettext as _
 from app.core.jobs import Job, JobContext, JobStatus, PermanentJobError, job_handler
@@ -40,8 +40,9 @@ def import_questions_job(session: Session, payload: dict[str, Any], ctx: JobCont
     except (KeyError, binascii.Error, ValueError) as exc:
         raise PermanentJobError("the import file is missing from the job payload") from exc
     keep = {k: payload.get(k) for k in ("bank_id", "actor_id", "format", "filename", "count")}
-    actor = session.get(User, int(payload.get("actor_id") or 0))
-    target = session.get(QuestionBank, int(payload.get("bank_id") or 0))
+    # The job re-reads who asked and where; import_file applies the bank's rule to them again.
+    actor = related(session, User, int(payload.get("actor_id") or 0))
+    target = related(session, QuestionBank, int(payload.get("bank_id") or 0))
     if actor is None or not actor.is_active or target is None:
         _set_payload(session, ctx.job_id, {**keep, "refused": True})
         return {"ok": False, "created": 0, "errors": [{"loc": ["file"], "msg": _("The bank or the account is gone.")}]}

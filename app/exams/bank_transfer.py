@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.accounts.scope import CHANGE
+from app.accounts.scope import CHANGE, related
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.jobs import Job, enqueue
@@ -202,7 +202,7 @@ def import_file(session: Session, actor: User, bank: QuestionBank, data: bytes, 
             "skip_duplicates": skip_duplicates, "status": status, "data": base64.b64encode(data).decode("ascii")},
             created_by_id=actor.id, now=now)
         return outcome
-    owner = session.get(User, bank.owner_id)
+    owner = related(session, User, bank.owner_id)
     clause_by_id = {c.id or 0: c for c in resolved.values()}
     for number, draft in enumerate(kept, start=1):
         if draft.attachments:

@@ -33,7 +33,6 @@ from app.exams.importers.base import MAX_FILE_BYTES
 from app.exams.models import QUESTION_STATUS_LABELS, QuestionBank, QuestionStatus
 from app.exams.permissions import AUTHOR_ROLES
 from app.standards import service as standards
-from app.standards.models import StandardVersion
 
 router = make_router(tags=["pages: question banks"])
 AUTHORS = AUTHOR_ROLES
@@ -336,7 +335,7 @@ def _question_in(form: QuestionForm, kind: str, original: dict[str, Any] | None)
 
 def _chosen_clauses(db: DbSession, clause_ids: list[int]) -> list[dict[str, Any]]:
     clauses = standards.clauses_by_id(db, set(clause_ids))
-    versions = {v.id: v for v in (db.get(StandardVersion, i) for i in {c.version_id for c in clauses.values()}) if v is not None}
+    versions = standards.versions_by_id(db, {c.version_id for c in clauses.values()})
     return [{"clause": clauses[i], "code": versions[clauses[i].version_id].code if clauses[i].version_id in versions else ""}
             for i in clause_ids if i in clauses]
 

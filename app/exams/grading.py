@@ -25,7 +25,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.accounts.scope import GRADE, READ
+from app.accounts.scope import GRADE, READ, related
 from app.core import events
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
@@ -92,7 +92,7 @@ def recompute(session: Session, attempt: Attempt, now: datetime, *, regraded: bo
               rows: list[AttemptAnswer] | None = None) -> Attempt:
     """Score, needs_grading and passed from the answer rows (all of them, when the caller passes them);
     publish the result once it is decided or turned."""
-    exam = session.get(Exam, attempt.exam_id)
+    exam = related(session, Exam, attempt.exam_id)
     assert exam is not None
     if rows is None:
         rows = list(_answers(session, attempt.id or 0).values())
@@ -232,7 +232,7 @@ def regrade_question(session: Session, actor: User, question_id: int, *, now: da
     correction), in the attempts the caller may grade."""
     now = now or utcnow()
     question = QUESTION.get(session, actor, question_id, GRADE)
-    version = session.get(QuestionVersion, question.current_version_id)
+    version = related(session, QuestionVersion, question.current_version_id)
     if version is None:
         raise NotFound()
     config = qt.parse_config(version.config)

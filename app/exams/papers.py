@@ -27,7 +27,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.accounts.scope import CHANGE, READ, USE
+from app.accounts.scope import CHANGE, READ, USE, related
 from app.core.cache import ImmutableCache
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
@@ -179,7 +179,7 @@ def get_paper(session: Session, actor: User, paper_id: int, action: str = READ) 
 def paper_of(session: Session, exam: Any) -> Paper:
     """The paper of an exam the caller already holds (loaded through EXAM's rule): its editor sees what it
     is built on, whoever owns the paper."""
-    paper = session.get(Paper, exam.paper_id)
+    paper = related(session, Paper, exam.paper_id)
     if paper is None:
         raise NotFound()
     return paper

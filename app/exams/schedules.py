@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Tier, User
-from app.accounts.scope import CHANGE, USE
+from app.accounts.scope import CHANGE, USE, related
 from app.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -115,7 +115,7 @@ def create_schedule(session: Session, actor: User, data: ScheduleIn) -> ExamSche
 def _paper_of(session: Session, schedule: ExamSchedule) -> Paper:
     """The system's own load (no caller): the schedule's paper, checked against its owner when the
     schedule was made; a paper deleted since is a domain error that skips this period."""
-    paper = session.get(Paper, schedule.paper_id)
+    paper = related(session, Paper, schedule.paper_id)
     if paper is None:
         raise NotFound()
     return paper

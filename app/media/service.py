@@ -219,7 +219,7 @@ def asset_state(db: Session, asset: MediaAsset) -> AssetState:
     written by the worker in short transactions while ffmpeg runs)."""
     if asset.status == AssetStatus.ready:
         return AssetState(AssetStatus.ready, 100, None)
-    job = db.get(Job, asset.job_id) if asset.job_id else None
+    job = related(db, Job, asset.job_id) if asset.job_id else None
     if job is None:
         return AssetState(asset.status, asset.progress, asset.error)
     db.refresh(job)
@@ -250,7 +250,7 @@ def list_assets(db: Session, user: User, *, mine_only: bool = True, limit: int =
 def retry(db: Session, user: User, asset: MediaAsset, *, now: datetime | None = None) -> MediaAsset:
     if not permissions.ASSET.allows(db, user, asset, CHANGE):
         raise PermissionDenied()
-    job = db.get(Job, asset.job_id) if asset.job_id else None
+    job = related(db, Job, asset.job_id) if asset.job_id else None
     if asset.status == AssetStatus.ready or job is None or job.status not in (JobStatus.failed, JobStatus.cancelled):
         raise Conflict(_("Only a failed or cancelled processing can be retried."))
     jobs.retry(db, job, now=now)
@@ -263,7 +263,7 @@ def retry(db: Session, user: User, asset: MediaAsset, *, now: datetime | None = 
 def cancel(db: Session, user: User, asset: MediaAsset, *, now: datetime | None = None) -> MediaAsset:
     if not permissions.ASSET.allows(db, user, asset, CHANGE):
         raise PermissionDenied()
-    job = db.get(Job, asset.job_id) if asset.job_id else None
+    job = related(db, Job, asset.job_id) if asset.job_id else None
     if job is None or job.is_finished:
         raise Conflict(_("This file is not being processed."))
     jobs.request_cancel(db, job, now=now)
@@ -273,7 +273,7 @@ def cancel(db: Session, user: User, asset: MediaAsset, *, now: datetime | None =
 def mark_ready(db: Session, asset_id: str, renditions: list[MediaRendition], *, extra: dict[str, object] | None = None,
                now: datetime | None = None) -> MediaAsset | None:
     """Called by the worker at the end of processing: replace the renditions, mark the asset ready."""
-    asset = db.get(MediaAsset, asset_id)
+    asset = related(db, MediaAsset, asset_id)  # type: ignore[arg-type]
     if asset is None:
         return None  # deleted meanwhile; the job has nothing to record
     db.execute(sa.delete(MediaRendition).where(col(MediaRendition.asset_id) == asset_id))
