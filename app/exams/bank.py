@@ -202,11 +202,12 @@ def versions_of(session: Session, question: Question) -> list[QuestionVersion]:
                              .order_by(col(QuestionVersion.number).desc())).all())
 
 
-def _draft_of(data: QuestionIn) -> QuestionDraft:
-    """Validate the content the way an import does (sanitised HTML, the type's config, blanks vs ____)."""
+def _draft_of(data: QuestionIn, *, stored: bool = False) -> QuestionDraft:
+    """Validate the content the way an import does (sanitised HTML, the type's config, blanks vs ____).
+    `stored`: the content is the current version's, unchanged (drafts.build_draft reads it leniently)."""
     draft, problems = build_draft(type=data.type, stem=data.stem, config=data.config, points=data.points,
                                   difficulty=data.difficulty, explanation=data.explanation, tags=data.tags,
-                                  category=data.category, external_id=data.external_id)
+                                  category=data.category, external_id=data.external_id, stored=stored)
     if draft is None:
         raise ValidationFailed("；".join(problems), errors=[{"loc": ["body"], "msg": p} for p in problems])
     return draft
@@ -294,7 +295,8 @@ def update_question(session: Session, actor: User, question: Question, data: Que
                          n=question.version_count))
     now = now or utcnow()
     current = current_version(session, question)
-    merged = QuestionIn(type=current.type, stem=current.stem, config=current.config, points=float(current.points),
+    # Built without validation: the stored content may predate today's checks; the merge is validated below.
+    merged = QuestionIn.model_construct(type=current.type, stem=current.stem, config=current.config, points=float(current.points),
                         difficulty=current.difficulty, explanation=current.explanation, tags=list(question.tags),
                         category=question.category, tier=question.tier, clause_ids=list(current.clause_ids),  # type: ignore[arg-type]
                         status=QuestionStatus(question.status), external_id=question.external_id)
@@ -306,12 +308,18 @@ def update_question(session: Session, actor: User, question: Question, data: Que
         merged = QuestionIn.model_validate(merged.model_dump())
     except ValidationError as exc:
         raise ValidationFailed(errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]) from exc
-    draft = _draft_of(merged)
+    # A change of tags, category, tier or status alone keeps content that may predate today's checks (a
+    # question that needs fixing can still be retired); any content change is checked in full.
+    same_content = (merged.type, merged.stem, merged.config, merged.points, merged.difficulty, merged.explanation,
+                    list(merged.clause_ids)) == (current.type, current.stem, current.config, float(current.points),
+                                                 current.difficulty, current.explanation, list(current.clause_ids))
+    draft = _draft_of(merged, stored=same_content)
     clauses = _check_clauses(session, actor, merged.clause_ids)
     new_config = qt.dump_config(draft.config)
-    content_changed = (draft.type != current.type or draft.stem != current.stem or new_config != current.config
-                       or Decimal(str(draft.points)) != Decimal(current.points) or draft.difficulty != current.difficulty
-                       or draft.explanation != current.explanation or list(merged.clause_ids) != list(current.clause_ids))
+    content_changed = not same_content and (
+        draft.type != current.type or draft.stem != current.stem or new_config != current.config
+        or Decimal(str(draft.points)) != Decimal(current.points) or draft.difficulty != current.difficulty
+        or draft.explanation != current.explanation or list(merged.clause_ids) != list(current.clause_ids))
     question.tags, question.category, question.tier = list(draft.tags), draft.category, merged.tier
     question.status = merged.status.value
     question.updated_at = now
@@ -400,6 +408,8 @@ def bank_tags(session: Session, bank: QuestionBank) -> list[str]:
 def question_for_display(version: QuestionVersion) -> dict[str, Any]:
     """What any page or API may show of a version without its key: type, stem and the choices
     (options for choice and ordering questions, prompts and options for matching)."""
-    config = qt.parse_config(version.config)
-    view = qt.student_view(config)
+    try:
+        view = qt.student_view(qt.parse_config(version.config))
+    except (ValidationError, qt.ConfigError):  # a damaged row still lists (question_checks flags it)
+        view = {}
     return {"type": version.type, "stem": version.stem, "options": view.get("options", []), **view}

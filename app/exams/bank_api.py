@@ -17,7 +17,7 @@ from app.core.i18n import gettext as _
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
 from app.exams import bank as service
-from app.exams import bank_jobs, bank_transfer
+from app.exams import bank_jobs, bank_transfer, question_checks
 from app.exams.bank_schemas import (
     BankDetailOut,
     BankIn,
@@ -51,16 +51,18 @@ def bank_out(db: DbSession, bank: QuestionBank, count: int | None = None) -> Ban
                          archived=bank.archived_at is not None)
 
 
-def row_out(row: service.QuestionRow) -> QuestionRowOut:
+def row_out(db: DbSession, row: service.QuestionRow) -> QuestionRowOut:
     shown = service.question_for_display(row.version)
+    problems = [] if question_checks.is_valid(db, row.version) else question_checks.problems(row.version)
     return QuestionRowOut(id=str(row.question.id), type=row.version.type, stem=row.version.stem,
                           options=[OptionOut(**o) for o in shown["options"]], tags=list(row.question.tags),
-                          difficulty=row.question.difficulty, status=row.question.status, version=row.version.number)
+                          difficulty=row.question.difficulty, status=row.question.status, version=row.version.number,
+                          problems=problems)
 
 
 def question_out(db: DbSession, row: service.QuestionRow) -> QuestionOut:
     refs = bank_transfer.clause_refs(db, row.version.clause_ids)
-    return QuestionOut(**row_out(row).model_dump(), config=row.version.config, points=float(row.version.points),
+    return QuestionOut(**row_out(db, row).model_dump(), config=row.version.config, points=float(row.version.points),
                        explanation=row.version.explanation, category=row.question.category, tier=row.question.tier,
                        clauses=[{"id": str(c), "ref": refs.get(c, "")} for c in row.version.clause_ids],
                        versions=row.question.version_count, bank_id=str(row.question.bank_id))
@@ -130,7 +132,7 @@ def list_questions(db: DbSession, user: CurrentUser, bank_id: int, type: str | N
     bank = service.get_bank(db, user, bank_id)
     flt = service.QuestionFilter(type=type, tag=tag, difficulty=difficulty, status=status, q=(q or "")[:100] or None)
     rows, total = service.search_questions(db, user, bank, flt, limit=limit, offset=offset)
-    return Page(items=[row_out(r) for r in rows], total=total)
+    return Page(items=[row_out(db, r) for r in rows], total=total)
 
 
 @router.post("/question-banks/{bank_id}/questions", name="api:bank_question_create", status_code=201, response_model=QuestionOut,
@@ -198,9 +200,14 @@ def import_job(db: DbSession, user: CurrentUser, bank_id: int, job_id: int) -> I
 @router.get("/question-banks/{bank_id}/export", name="api:bank_export", dependencies=[allow(*AUTHORS)], response_class=RawResponse,
             responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}})
 def export(db: DbSession, user: CurrentUser, bank_id: int, format: Literal["moodle-xml", "qti", "xlsx"] = "xlsx") -> RawResponse:
-    """The bank's questions (not the retired ones) as Moodle XML, a QTI 2.1 zip or the Excel layout."""
+    """The bank's questions (not the retired ones) as Moodle XML, a QTI 2.1 zip or the Excel layout.
+    Questions whose content needs fixing (`problems` in the question list) are left out; their ids come
+    comma separated in the `X-Skipped-Questions` header (absent when none was skipped)."""
     bank = service.get_bank(db, user, bank_id)
-    data = bank_transfer.export_bank(db, user, bank, format)
+    exported = bank_transfer.export_bank(db, user, bank, format)
     filename = f"question-bank-{bank.id}{EXTENSIONS[format]}"
-    return RawResponse(data, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if exported.skipped:
+        headers["X-Skipped-Questions"] = ",".join(map(str, exported.skipped))
+    return RawResponse(exported.data, media_type=MEDIA_TYPES[format], headers=headers)
 

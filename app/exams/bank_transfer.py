@@ -9,6 +9,11 @@ the same function again inside the worker's transaction. Images embedded in impo
 stored (the media layer processes uploads through its own job and guards who may view them; a question
 image needs both wired for exam takers): they are dropped with a warning naming the file, and `<img>`
 tags pointing at them are removed from the stem.
+
+Export. A question whose current version fails today's checks (an option stored empty before texts
+were checked after sanitising, see question_checks) is left out of the file rather than written in a
+form no importer, ours included, would take back; `Export.skipped` names those questions (the API sends
+them in the X-Skipped-Questions header, the bank page lists them above its questions).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.jobs import Job, enqueue
 from app.core.models import utcnow
+from app.exams import question_checks
 from app.exams import question_types as qt
 from app.exams.bank import (
     IMPORT_JOB,
@@ -232,14 +238,22 @@ def draft_of(row: QuestionRow, refs: dict[int, str]) -> QuestionDraft:
                          external_id=question.external_id[:100] or f"q{question.id}", source=SourceRef(item=str(question.id)))
 
 
-def export_bank(session: Session, actor: User, bank: QuestionBank, fmt: str, *, flt: QuestionFilter | None = None) -> bytes:
+@dataclass(frozen=True)
+class Export:
+    data: bytes
+    skipped: list[int]  # ids of questions left out because their content needs fixing
+
+
+def export_bank(session: Session, actor: User, bank: QuestionBank, fmt: str, *, flt: QuestionFilter | None = None) -> Export:
     """The bank's questions (retired ones left out unless the filter asks for them) as an xlsx,
-    moodle-xml or qti file."""
+    moodle-xml or qti file; questions whose content fails today's checks are skipped and named."""
     if fmt not in EXPORTERS:
         raise ValidationFailed(_("Unknown export format %(format)s.", format=fmt), errors=[{"loc": ["query", "format"], "msg": fmt}])
     rows, _total = search_questions(session, actor, bank, flt, limit=100_000)
     if not (flt and flt.status):
         rows = [r for r in rows if r.question.status != QuestionStatus.retired.value]
     rows.reverse()  # oldest first, as they were written
+    skipped = [r.question.id or 0 for r in rows if not question_checks.is_valid(session, r.version)]
+    rows = [r for r in rows if r.question.id not in skipped]
     refs = clause_refs(session, [c for r in rows for c in r.version.clause_ids])
-    return EXPORTERS[fmt]([draft_of(r, refs) for r in rows])
+    return Export(EXPORTERS[fmt]([draft_of(r, refs) for r in rows]), sorted(skipped))

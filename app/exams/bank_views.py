@@ -24,7 +24,7 @@ from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, path_for, redirect, render
 from app.exams import bank as service
-from app.exams import bank_jobs, bank_transfer
+from app.exams import bank_jobs, bank_transfer, question_checks
 from app.exams import question_types as qt
 from app.exams.bank_schemas import BankIn, BankPatch, QuestionIn
 from app.exams.exporters import EXTENSIONS, MEDIA_TYPES
@@ -105,7 +105,8 @@ def bank_detail(request: Request, db: DbSession, user: CurrentUser, bank_id: int
     query = "&".join(f"{k}={v}" for k, v in params.items() if v)
     return render(request, "exams/bank/bank.html", _common(
         bank=bank, rows=rows, total=total, filters=params, query=query, pager=page_numbers(total, PAGE, offset),
-        tags=service.bank_tags(db, bank), all_count=service.question_counts(db, {bank_id}).get(bank_id, 0)), block="questions")
+        tags=service.bank_tags(db, bank), all_count=service.question_counts(db, {bank_id}).get(bank_id, 0),
+        invalid=question_checks.invalid_questions(db, bank_id)), block="questions")
 
 
 @router.post("/author/question-banks/{bank_id}", name="bank:update", dependencies=[allow(*AUTHORS)])
@@ -134,7 +135,7 @@ def export(db: DbSession, user: CurrentUser, bank_id: int, format: str = "xlsx")
     bank = service.get_bank(db, user, bank_id)
     if format not in MEDIA_TYPES:
         raise NotFound()
-    data = bank_transfer.export_bank(db, user, bank, format)
+    data = bank_transfer.export_bank(db, user, bank, format).data  # questions needing a fix are left out (the page says which)
     return Response(data, media_type=MEDIA_TYPES[format],
                     headers={"Content-Disposition": f'attachment; filename="question-bank-{bank.id}{EXTENSIONS[format]}"'})
 
@@ -341,11 +342,11 @@ def _chosen_clauses(db: DbSession, clause_ids: list[int]) -> list[dict[str, Any]
 
 
 def _editor(request: Request, db: DbSession, bank: QuestionBank, kind: str, values: dict[str, Any], *, row: Any = None,
-            error: str = "", status_code: int = 200) -> Response:
+            error: str = "", problems: list[str] | None = None, status_code: int = 200) -> Response:
     options = values.get("options") or []
     spare = [{"id": "", "text": "", "correct": False}] * max(0, (4 if not options else len(options) + 1) - len(options))
     return render(request, "exams/bank/question.html", _common(
-        bank=bank, kind=kind, values=values, row=row, error=error, option_rows=options + spare,
+        bank=bank, kind=kind, values=values, row=row, error=error, problems=problems or [], option_rows=options + spare,
         chosen=_chosen_clauses(db, values.get("clause_ids", [])),
         versions=service.versions_of(db, row.question) if row else [],
         citations=service.question_citations(db, row.question.id) if row else []), status_code=status_code)
@@ -395,7 +396,8 @@ def question_edit(request: Request, db: DbSession, user: CurrentUser, bank_id: i
               "explanation": version.explanation, "points": f"{float(version.points):g}", "difficulty": str(version.difficulty),
               "tags": "，".join(question.tags), "category": question.category, "tier": question.tier or "", "status": question.status,
               "clause_ids": list(version.clause_ids), "expected_version": str(question.version_count)}
-    return _editor(request, db, service.get_bank(db, user, bank_id), version.type, values, row=row)
+    return _editor(request, db, service.get_bank(db, user, bank_id), version.type, values, row=row,
+                   problems=question_checks.problems(version))
 
 
 @router.post("/author/question-banks/{bank_id}/questions/{question_id}", name="bank:question_update", dependencies=[allow(*AUTHORS)])

@@ -6,7 +6,11 @@ category path ("安全/消防"), cited clauses as "<standard code> <clause numbe
 5.2.1"; the bank resolves them against the standards library), plus where it came from (`source`:
 line or item) and the id the other system gave it (GIFT `[id:]`, Moodle idnumber, QTI identifier).
 
-`build_draft(**fields)` validates and returns (draft, []) or (None, [translated messages]).
+`build_draft(**fields)` validates and returns (draft, []) or (None, [translated messages]). It is the one
+place a question's content is validated before it is stored, whatever it came from (every importer, the
+editor, the JSON API, an edit): texts are checked after sanitising, so a stem or option that sanitises
+to nothing (`<script>x</script>`, `<b> </b>`, `&nbsp;`) is refused with a message naming it.
+`build_draft(stored=True, …)` reads stored content leniently (see question_types.STORED).
 """
 
 from __future__ import annotations
@@ -14,18 +18,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.exams.question_types import (
+    STORED,
     TYPE_NAMES,
     ConfigError,
+    EmptyText,
     QuestionConfig,
+    blank_html,
     count_blanks,
     fingerprint,
 )
-from app.exams.question_types.base import MAX_TEXT, rich_text
+from app.exams.question_types.base import MAX_TEXT, reading_stored, rich_text
 from app.standards.parsing import valid_number
 
 # "DB3204/T 1001—2021 5.2.1", "GB/T 1.1—2020 A.2": a standard code, a space, a clause number.
@@ -65,7 +72,7 @@ class QuestionDraft(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     type: str
-    stem: str = Field(min_length=1, max_length=MAX_TEXT)
+    stem: str = Field(max_length=MAX_TEXT)
     config: QuestionConfig
     points: float = Field(default=1.0, gt=0, le=1000)
     difficulty: int = Field(default=3, ge=1, le=5)
@@ -82,6 +89,13 @@ class QuestionDraft(BaseModel):
     @classmethod
     def _sanitize(cls, value: str) -> str:
         return rich_text(value)
+
+    @field_validator("stem")
+    @classmethod
+    def _stem_shows_something(cls, value: str, info: ValidationInfo) -> str:
+        if not reading_stored(info) and blank_html(value):
+            raise EmptyText(N_("The stem is empty once unsafe markup and spaces are removed."))
+        return value
 
     @field_validator("tags")
     @classmethod
@@ -125,6 +139,23 @@ FIELD_LABELS = {
 }
 
 
+# Which text is empty, by the list it sits in (from the error's location) and its 1-based position.
+EMPTY_TEXT = {
+    "options": N_("Option %(n)s is empty once unsafe markup and spaces are removed."),
+    "items": N_("Item %(n)s is empty once unsafe markup and spaces are removed."),
+    "left": N_("Left-hand item %(n)s is empty once unsafe markup and spaces are removed."),
+    "right": N_("Right-hand item %(n)s is empty once unsafe markup and spaces are removed."),
+    "blanks": N_("Blank %(n)s has an answer that is empty once spaces and punctuation are ignored."),
+}
+
+
+def _empty_text(cause: EmptyText, loc: tuple[int | str, ...]) -> str:
+    for name, index in zip(reversed(loc[:-1]), reversed(loc[1:]), strict=True):
+        if isinstance(index, int) and name in EMPTY_TEXT:
+            return _(EMPTY_TEXT[str(name)], n=index + 1)
+    return cause.translated()
+
+
 def describe_errors(exc: ValidationError) -> list[str]:
     """Pydantic errors → translated sentences. ConfigError messages are ours; the rest are generic."""
     messages: list[str] = []
@@ -132,7 +163,9 @@ def describe_errors(exc: ValidationError) -> list[str]:
         cause = (err.get("ctx") or {}).get("error")
         field = next((str(p) for p in err["loc"] if str(p) in FIELD_LABELS), "config")
         label = _(FIELD_LABELS[field])
-        if isinstance(cause, ConfigError):
+        if isinstance(cause, EmptyText):
+            text = _empty_text(cause, tuple(err["loc"]))
+        elif isinstance(cause, ConfigError):
             text = cause.translated()
         elif err["type"] == "missing":
             text = _("%(field)s is missing.", field=label)
@@ -153,14 +186,16 @@ def describe_errors(exc: ValidationError) -> list[str]:
     return messages
 
 
-def build_draft(**fields: Any) -> tuple[QuestionDraft | None, list[str]]:
+def build_draft(*, stored: bool = False, **fields: Any) -> tuple[QuestionDraft | None, list[str]]:
+    """Validate a question's content (see the module docstring). `stored`: content read back from the
+    bank, whose texts may predate the emptiness checks (an edit that changes only tags or status)."""
     if fields.get("type") not in TYPE_NAMES:
         return None, [_("Unknown question type %(type)s.", type=fields.get("type") or "")]
     config = fields.get("config")
     if isinstance(config, dict):
         fields["config"] = {**config, "type": fields["type"]}
     try:
-        return QuestionDraft(**fields), []
+        return QuestionDraft.model_validate(fields, context=STORED if stored else None), []
     except ValidationError as exc:
         return None, describe_errors(exc)
     except ConfigError as exc:

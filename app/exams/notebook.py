@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from app.core.config import get_settings
 from app.core.errors import NotFound
 from app.core.models import utcnow
+from app.exams import question_checks
 from app.exams import question_types as qt
 from app.exams.models import NotebookEntry, Question, QuestionStatus, QuestionVersion
 from app.exams.papers import Drawn
@@ -123,14 +124,17 @@ def open_count(session: Session, user_id: int) -> int:
 
 
 def draw_for_practice(session: Session, user_id: int, count: int, rng: random.Random) -> list[Drawn]:
-    """Up to `count` open notebook questions (active ones, current versions), a random choice, 1 point each."""
+    """Up to `count` open notebook questions (active ones, current versions), a random choice, 1 point each.
+    A question whose current version needs fixing (question_checks) is not drawn."""
     rows = session.exec(select(Question.id, Question.current_version_id)
                         .join(NotebookEntry, col(NotebookEntry.question_id) == col(Question.id))
                         .where(NotebookEntry.user_id == user_id, col(NotebookEntry.cleared_at).is_(None),
                                Question.status == QuestionStatus.active.value, col(Question.current_version_id).is_not(None))
                         .order_by(col(Question.id))).all()
-    picked = rng.sample(list(rows), min(count, len(rows)))
-    return [Drawn(int(qid or 0), int(vid or 0), Decimal(1)) for qid, vid in picked]
+    invalid = question_checks.invalid_ids(session, [vid or 0 for _qid, vid in rows])
+    drawable = [(int(qid or 0), int(vid or 0)) for qid, vid in rows if vid not in invalid]
+    picked = rng.sample(drawable, min(count, len(drawable)))
+    return [Drawn(qid, vid, Decimal(1)) for qid, vid in picked]
 
 
 @dataclass

@@ -10,7 +10,13 @@ candidates in a seeded random order, so each trainee's draw is random and satisf
 whenever the bank can.
 
 Publishing an exam freezes its paper (`freeze`): a fixed paper into question ids with the version ids
-current at that moment and their points; a blueprint into its rules. `present` turns a draw into the
+current at that moment and their points; a blueprint into its rules.
+
+A question whose current version no longer passes the checks a new question passes (question_checks:
+an option stored empty before texts were checked after sanitising) is never given to a trainee: the
+blueprint check and draws leave it out (so a published blueprint can always be drawn), publishing a fixed
+paper holding one is refused with the questions named, and a fixed paper frozen before the fix is drawn
+without it (the attempt's maximum score counts only what was given). `present` turns a draw into the
 entries an attempt stores: the version's config as this trainee sees it (options shuffled, the key
 following the shuffle via question_types.shuffle) with the mapping back to the authored ids.
 """
@@ -18,6 +24,7 @@ following the shuffle via question_types.shuffle) with the mapping back to the a
 from __future__ import annotations
 
 import functools
+import logging
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +38,7 @@ from app.accounts.scope import CHANGE, READ, USE, related
 from app.core.cache import ImmutableCache
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import gettext as _
+from app.exams import question_checks
 from app.exams import question_types as qt
 from app.exams.models import (
     BlueprintRule,
@@ -43,6 +51,8 @@ from app.exams.models import (
     QuestionVersion,
 )
 from app.exams.permissions import BANK, PAPER, QUESTION, can_author
+
+log = logging.getLogger("shixun.exams")
 
 # Types whose presentation must be shuffled whatever the paper says: an unshuffled ordering question
 # shows its answer, and a matching question lists partners side by side.
@@ -126,6 +136,7 @@ class RuleCheck:
 @dataclass
 class BlueprintCheck:
     rules: list[RuleCheck] = field(default_factory=list)
+    invalid: list[int] = field(default_factory=list)  # active questions left out: their content needs fixing
 
     @property
     def feasible(self) -> bool:
@@ -253,8 +264,8 @@ def items_of(session: Session, paper: Paper) -> list[PaperItem]:
 # Candidates and the matching
 
 
-def candidates(session: Session, bank_id: int, *, exclude: Iterable[int] = ()) -> list[Candidate]:
-    """Active questions of a bank with their current versions, in id order (one query)."""
+def _pool(session: Session, bank_id: int, exclude: Iterable[int]) -> list[tuple[Candidate, QuestionVersion]]:
+    """Active questions of a bank with their current versions, in id order (one query), unchecked."""
     excluded = set(exclude)
     rows = session.exec(
         select(Question, QuestionVersion)
@@ -262,9 +273,21 @@ def candidates(session: Session, bank_id: int, *, exclude: Iterable[int] = ()) -
         .where(Question.bank_id == bank_id, Question.status == QuestionStatus.active.value)
         .order_by(col(Question.id))
     ).all()
-    return [Candidate(question_id=q.id or 0, version_id=v.id or 0, type=q.type, difficulty=q.difficulty,
-                      tags=tuple(q.tags or ()), category=q.category or "", clause_ids=tuple(v.clause_ids or ()))
+    return [(Candidate(question_id=q.id or 0, version_id=v.id or 0, type=q.type, difficulty=q.difficulty,
+                       tags=tuple(q.tags or ()), category=q.category or "", clause_ids=tuple(v.clause_ids or ())), v)
             for q, v in rows if q.id not in excluded]
+
+
+def candidates(session: Session, bank_id: int, *, exclude: Iterable[int] = (), invalid: list[int] | None = None) -> list[Candidate]:
+    """Active questions of a bank with their current versions, in id order. A question whose version fails
+    today's checks is left out (and its id appended to `invalid` when given)."""
+    found = []
+    for candidate, version in _pool(session, bank_id, exclude):
+        if question_checks.is_valid(session, version):
+            found.append(candidate)
+        elif invalid is not None:
+            invalid.append(candidate.question_id)
+    return found
 
 
 def _assign(rules: Sequence[RuleSpec], pool: Sequence[Candidate], rng: random.Random | None) -> list[list[Candidate]]:
@@ -299,11 +322,27 @@ def _assign(rules: Sequence[RuleSpec], pool: Sequence[Candidate], rng: random.Ra
     return assigned
 
 
+def _assign_checked(session: Session, rules: Sequence[RuleSpec], pool: list[tuple[Candidate, QuestionVersion]],
+                    rng: random.Random) -> list[list[Candidate]]:
+    """`_assign` over questions that pass today's checks, checking only the ones it picks (a draw happens at
+    every start: checking a whole bank would cost a first start after a restart about half a millisecond per
+    question); a picked question that fails is dropped and the assignment made again."""
+    versions = {c.question_id: v for c, v in pool}
+    candidates_left = [c for c, _v in pool]
+    while True:
+        assigned = _assign(rules, candidates_left, rng)
+        failed = {c.question_id for group in assigned for c in group if not question_checks.is_valid(session, versions[c.question_id])}
+        if not failed:
+            return assigned
+        candidates_left = [c for c in candidates_left if c.question_id not in failed]
+
+
 def check_rules(session: Session, bank_id: int | None, rules: Sequence[RuleSpec]) -> BlueprintCheck:
-    pool = candidates(session, bank_id) if bank_id is not None else []
+    invalid: list[int] = []
+    pool = candidates(session, bank_id, invalid=invalid) if bank_id is not None else []
     assigned = _assign(rules, pool, None)
     return BlueprintCheck([RuleCheck(rule, sum(1 for c in pool if rule.matches(c)), len(group))
-                           for rule, group in zip(rules, assigned, strict=True)])
+                           for rule, group in zip(rules, assigned, strict=True)], invalid)
 
 
 def check_blueprint(session: Session, paper: Paper) -> BlueprintCheck:
@@ -335,20 +374,30 @@ def freeze(session: Session, paper: Paper, *, actor: User | None = None) -> dict
         versions = {v.id: v for v in session.exec(select(QuestionVersion).where(
             col(QuestionVersion.id).in_([q.current_version_id for _i, q in rows]))).all()}
         items = []
+        broken: list[str] = []
         for item, question in rows:
             version = versions.get(question.current_version_id)
             if version is None:
                 raise ValidationFailed(_("A question on the paper has no content yet."))
             if question.status != QuestionStatus.active.value:
                 raise ValidationFailed(_("Question %(id)s is not active: activate it or take it off the paper.", id=question.id))
+            if not question_checks.is_valid(session, version):
+                broken.append(_("#%(id)s (%(problem)s)", id=question.id,
+                                problem="；".join(question_checks.problems(version))))
             points = item.points if item.points is not None else version.points
             items.append({"question_id": question.id, "version_id": version.id,
                           "points": str(Decimal(points).quantize(Decimal("0.01")))})
+        if broken:
+            raise ValidationFailed(_("These questions need fixing in the question bank before the exam can be published: "
+                                     "%(questions)s", questions="、".join(broken)))
         return {**base, "items": items}
     check = check_blueprint(session, paper)
     if not check.rules:
         raise ValidationFailed(_("The blueprint has no rules yet."))
     if not check.feasible:
+        if check.invalid:
+            raise ValidationFailed(_("The question bank cannot satisfy the blueprint: see the check on the paper page. "
+                                     "%(n)s questions are left out until their content is fixed.", n=len(check.invalid)))
         raise ValidationFailed(_("The question bank cannot satisfy the blueprint: see the check on the paper page."))
     return {**base, "bank_id": paper.bank_id, "rules": [r.rule.dump() for r in check.rules]}
 
@@ -372,10 +421,17 @@ def draw(session: Session, snapshot: dict[str, Any], rng: random.Random, *, excl
     without repeats, in presented order (shuffled when the paper says so)."""
     if snapshot.get("kind") == PaperKind.fixed:
         drawn = [Drawn(int(i["question_id"]), int(i["version_id"]), Decimal(i["points"])) for i in snapshot.get("items", [])]
+        invalid = question_checks.invalid_ids(session, [d.version_id for d in drawn])
+        if invalid:  # frozen before publishing checked the questions: give the rest rather than fail every start
+            log.warning("fixed paper %s: question versions %s fail today's checks and are left out",
+                        snapshot.get("paper_id"), sorted(invalid))
+            drawn = [d for d in drawn if d.version_id not in invalid]
+            if not drawn:
+                raise DrawFailed(_("The questions of this exam need fixing. Please tell the exam's author."))
     else:
         rules = [RuleSpec.load(r) for r in snapshot.get("rules", [])]
-        pool = candidates(session, int(snapshot["bank_id"]), exclude=exclude) if snapshot.get("bank_id") else []
-        assigned = _assign(rules, pool, rng)
+        assigned = _assign_checked(session, rules, _pool(session, int(snapshot["bank_id"]), exclude)
+                                   if snapshot.get("bank_id") else [], rng)
         short = [rule for rule, group in zip(rules, assigned, strict=True) if len(group) < rule.count]
         if short:
             raise DrawFailed(_("The question bank no longer has enough questions for this exam. Please tell the exam's author."))
@@ -427,6 +483,7 @@ class ItemRow:
     item: PaperItem
     question: Question
     version: QuestionVersion | None
+    needs_fixing: bool = False  # the version fails today's checks: publishing is refused until it is fixed
 
     @property
     def points(self) -> Decimal:
@@ -438,4 +495,4 @@ def item_rows(session: Session, paper: Paper) -> list[ItemRow]:
                         .join(Question, col(Question.id) == col(PaperItem.question_id))
                         .join(QuestionVersion, col(QuestionVersion.id) == col(Question.current_version_id), isouter=True)
                         .where(PaperItem.paper_id == paper.id).order_by(col(PaperItem.position))).all()
-    return [ItemRow(i, q, v) for i, q, v in rows]
+    return [ItemRow(i, q, v, v is not None and not question_checks.is_valid(session, v)) for i, q, v in rows]

@@ -367,7 +367,7 @@ def test_export_then_import_gives_the_same_questions(session, qbank, author, sta
     for data in ALL_TYPES:
         service.create_question(session, author, qbank, data.model_copy(update={"clause_ids": [cid]} if data.type == "single_choice"
                                                                              else {}))
-    exported = bank_transfer.export_bank(session, author, qbank, fmt)
+    exported = bank_transfer.export_bank(session, author, qbank, fmt).data
     target = service.create_bank(session, author, BankIn(name="导入副本"))
     outcome = bank_transfer.import_file(session, author, target, exported, fmt, filename=f"export.{fmt}")
     assert outcome.ok, outcome.errors
@@ -392,7 +392,7 @@ def test_export_leaves_retired_questions_out(session, qbank, author) -> None:
     gone = service.create_question(session, author, qbank, QuestionIn(type="true_false", stem="旧题。", config={"correct": True}))
     service.set_status(session, author, gone.question, "retired")
     outcome = bank_transfer.import_file(session, author, service.create_bank(session, author, BankIn(name="副本")),
-                                        bank_transfer.export_bank(session, author, qbank, "moodle-xml"), "moodle-xml", dry_run=True)
+                                        bank_transfer.export_bank(session, author, qbank, "moodle-xml").data, "moodle-xml", dry_run=True)
     assert [d.stem for d in outcome.drafts] == [kept.version.stem]
     with pytest.raises(ValidationFailed):
         bank_transfer.export_bank(session, author, qbank, "pdf")

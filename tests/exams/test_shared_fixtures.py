@@ -76,6 +76,15 @@ def test_qti_content_package() -> None:
     assert result.drafts[3].attachments[0].name == "directory.jpg"
 
 
+def test_qti_choice_text_that_looks_like_markup_is_text() -> None:
+    """QTIWorks' web-developer quiz asks which tag makes a link: its choices are escaped text, shown as
+    written, not markup sanitised down to an empty link (which the emptiness check refused)."""
+    link, image = parse_import(fixture("qti21/qtiworks_WebDeveloperTest1.zip"), "qti").drafts[1:3]
+    assert [qt.plain_text(o.text) for o in link.config.options][:2] == [  # type: ignore[union-attr]
+        '<a href = "myimage.html">Link to my page</a>', '<a = "myimage.html">Link to my page</a>']
+    assert qt.plain_text(image.config.options[2].text) == '<img src = "myimage.jpg" />'  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(("name", "words"), [("qtiworks_ZipSlip.zip", "../etc/"), ("qtiworks_BadManifest.zip", "imsmanifest.xml"),
                                              ("qtiworks_MissingFile.zip", "missing.xml")])
 def test_unsafe_or_broken_packages_are_refused_with_a_clear_error(name: str, words: str) -> None:

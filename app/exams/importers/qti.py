@@ -18,6 +18,7 @@ must be in the zip (they become attachments); paths are checked by SafeZip (ZipS
 
 from __future__ import annotations
 
+import html
 import mimetypes
 import posixpath
 import re
@@ -54,7 +55,10 @@ def _normalise(root: Element) -> Element:
 
 
 def _inner(el: Element) -> str:
-    parts = [el.text or ""]
+    """The element's content as HTML. Its leading text is escaped like the children's text is by
+    `tostring`: "&lt;a href=…&gt;" in the XML is the literal text "<a href=…>" (a quiz about HTML), not
+    markup that sanitising would reduce to an empty link."""
+    parts = [html.escape(el.text or "", quote=False)]
     for child in el:
         parts.append(tostring(child, encoding="unicode"))
     return "".join(parts).strip()

@@ -1,7 +1,12 @@
 """Question types behind one registry. Each module documents its config shape (version 1) and response.
 
 The config is stored as JSON with the question version; `parse_config` validates it (a discriminated
-union on `type`, like app/courses/materials.py does for materials). The attempt engine calls:
+union on `type`, like app/courses/materials.py does for materials). Writing a question validates its
+config strictly, through drafts.build_draft (every importer, the editor and the API): texts are checked
+after sanitising, so an option of `<script>x</script>`, `<b> </b>` or `&nbsp;` is refused. Reading a
+stored config (`parse_config`) skips those emptiness checks (the STORED context): a row written before
+them keeps grading and showing, and exams.question_checks keeps it away from new draws and exports.
+The attempt engine calls:
 
     shuffle(config, rng)          → Shuffled(config as presented, mapping presented id → authored id)
     student_view(config)          → what the trainee's page may show (no key)
@@ -22,8 +27,10 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from app.core.i18n import N_
 from app.exams.question_types.base import (
+    STORED,
     AnswerInvalid,
     ConfigError,
+    EmptyText,
     Grade,
     Option,
     QuestionType,
@@ -32,7 +39,7 @@ from app.exams.question_types.base import (
 from app.exams.question_types.fill_blank import BLANK_MARK, Blank, FillBlank, FillBlankConfig, count_blanks
 from app.exams.question_types.matching import Matching, MatchingConfig
 from app.exams.question_types.multiple_choice import MultipleChoice, MultipleChoiceConfig
-from app.exams.question_types.normalize import fingerprint, normalize_answer, plain_text
+from app.exams.question_types.normalize import blank_html, fingerprint, normalize_answer, plain_text
 from app.exams.question_types.numerical import Numerical, NumericalConfig, NumericAnswer
 from app.exams.question_types.ordering import Ordering, OrderingConfig
 from app.exams.question_types.short_answer import RubricItem, ShortAnswer, ShortAnswerConfig
@@ -59,9 +66,11 @@ def get_type(name: str) -> QuestionType[Any]:
 
 
 def parse_config(data: dict[str, Any] | Any) -> QuestionConfig:
-    """Validate a stored or submitted config. Raises pydantic's ValidationError; a ConfigError from a
-    validator sits in each error's ctx["error"] with a translatable message (see drafts.describe_errors)."""
-    return config_adapter.validate_python(data)
+    """Read a stored config (a question version's, an attempt's presented one): its shape and key are
+    validated, but a text left empty by sanitising does not fail it (see STORED). Raises pydantic's
+    ValidationError; a ConfigError from a validator sits in each error's ctx["error"] with a translatable
+    message (see drafts.describe_errors). A submitted config goes through drafts.build_draft instead."""
+    return config_adapter.validate_python(data, context=STORED)
 
 
 def dump_config(config: QuestionConfig) -> dict[str, Any]:
@@ -89,10 +98,10 @@ def student_view(config: QuestionConfig) -> dict[str, Any]:
 
 
 __all__ = [
-    "BLANK_MARK", "REGISTRY", "TYPE_NAMES", "AnswerInvalid", "Blank", "ConfigError", "FillBlankConfig", "Grade",
-    "MatchingConfig", "MultipleChoiceConfig", "NumericAnswer", "NumericalConfig", "Option", "OrderingConfig",
-    "QuestionConfig", "QuestionType", "RubricItem", "ShortAnswerConfig", "Shuffled", "SingleChoiceConfig",
-    "TrueFalseConfig", "ValidationError", "config_adapter", "count_blanks", "dump_config", "fingerprint", "get_type",
-    "grade", "normalize_answer", "original_answer", "parse_config", "plain_text", "shuffle", "student_view",
-    "validate_answer",
+    "BLANK_MARK", "REGISTRY", "STORED", "TYPE_NAMES", "AnswerInvalid", "Blank", "ConfigError", "EmptyText",
+    "FillBlankConfig", "Grade", "MatchingConfig", "MultipleChoiceConfig", "NumericAnswer", "NumericalConfig", "Option",
+    "OrderingConfig", "QuestionConfig", "QuestionType", "RubricItem", "ShortAnswerConfig", "Shuffled",
+    "SingleChoiceConfig", "TrueFalseConfig", "ValidationError", "blank_html", "config_adapter", "count_blanks",
+    "dump_config", "fingerprint", "get_type", "grade", "normalize_answer", "original_answer", "parse_config",
+    "plain_text", "shuffle", "student_view", "validate_answer",
 ]

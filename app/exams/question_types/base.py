@@ -13,17 +13,27 @@ import random
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.courses.materials import sanitize_html
+from app.exams.question_types.normalize import blank_html
 
 CONFIG_VERSION = 1
 EPSILON = 1e-4
 MAX_TEXT = 20_000
 
 OptionId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+# Validation context for reading a stored config (question_types.parse_config): the checks that a text
+# is not empty once sanitised are skipped, because rows written before those checks existed must stay
+# readable (gradable, showable, editable). Everything that writes a question validates without it.
+STORED: dict[str, Any] = {"stored": True}
+
+
+def reading_stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
 
 
 class ConfigError(ValueError):
@@ -36,6 +46,11 @@ class ConfigError(ValueError):
 
     def translated(self) -> str:
         return _(self.msgid, **self.variables)
+
+
+class EmptyText(ConfigError):
+    """A required text (an option, an item, a side of a pair, the stem, a blank's answer) is empty once
+    sanitised. drafts.describe_errors names which one from the error's location."""
 
 
 class AnswerInvalid(ValueError):
@@ -53,18 +68,26 @@ class Config(BaseModel):
 
 
 class Option(BaseModel):
-    """A choice, an item to order, or one side of a pair. `text` is sanitised rich text."""
+    """A choice, an item to order, or one side of a pair. `text` is sanitised rich text and must show
+    something once sanitised (`=<script>x</script>` in GIFT, `<b> </b>` or `&nbsp;` are empty), except
+    when reading a stored config (see STORED)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: OptionId
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: str = Field(max_length=MAX_TEXT)
     feedback: str = Field(default="", max_length=MAX_TEXT)
 
     @field_validator("text", "feedback")
     @classmethod
     def _sanitize(cls, value: str) -> str:
         return rich_text(value)
+
+    @model_validator(mode="after")
+    def _not_blank(self, info: ValidationInfo) -> Option:
+        if not reading_stored(info) and blank_html(self.text):
+            raise EmptyText(N_("An option or item is empty once unsafe markup and spaces are removed."))
+        return self
 
 
 def check_unique_ids(options: list[Option], what: str = "option") -> set[str]:

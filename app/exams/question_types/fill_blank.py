@@ -11,6 +11,9 @@ punctuation, case). `partial` gives some credit for a near answer (QTI's mapped 
 `options` turns a blank into a drop-down (QTI inline choice, Moodle Cloze MULTICHOICE); the accepted
 answers must then be among them. With `any_order` the answers may fill the blanks in any order
 ("name two of …"); each blank still counts once.
+
+Every accepted (and partial) answer must keep something once normalised: an answer of only spaces or
+punctuation ("。") could never be matched, so it is refused when a question is written.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, model_validator
 
 from app.core.i18n import N_
-from app.exams.question_types.base import AnswerInvalid, Config, ConfigError, QuestionType
+from app.exams.question_types.base import AnswerInvalid, Config, ConfigError, EmptyText, QuestionType, reading_stored
 from app.exams.question_types.normalize import normalize_answer
 
 BLANK_MARK = re.compile(r"_{3,}")
@@ -40,7 +43,11 @@ class Blank(BaseModel):
     options: list[BlankText] = Field(default_factory=list, max_length=30)
 
     @model_validator(mode="after")
-    def _check(self) -> Blank:
+    def _check(self, info: ValidationInfo) -> Blank:
+        if not reading_stored(info) and any(not normalize_answer(a) for a in [*self.accepted, *self.partial]):
+            # "。" or "…" alone: nothing is left to compare once punctuation and spaces are ignored, so
+            # no response could ever match it.
+            raise EmptyText(N_("A blank has an answer that is empty once spaces and punctuation are ignored."))
         if any(not 0 < f < 1 for f in self.partial.values()):
             raise ConfigError(N_("Partial credit for a blank must be between 0 and 1."))
         if self.options:

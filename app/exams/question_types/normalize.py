@@ -25,6 +25,7 @@ _PUNCT = str.maketrans({
 _SPACE = re.compile(r"\s+")
 _TRAILING = re.compile(r"[.,;:!?]+$")
 _TAG = re.compile(r"<[^>]*>")
+_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=", re.IGNORECASE)
 
 
 def normalize_answer(text: str, *, case_sensitive: bool = False) -> str:
@@ -36,6 +37,15 @@ def normalize_answer(text: str, *, case_sensitive: bool = False) -> str:
 def plain_text(html_text: str) -> str:
     """Rich text → the words in it (tags dropped, entities decoded, spaces collapsed)."""
     return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", html_text))).strip()
+
+
+def blank_html(html_text: str) -> bool:
+    """Whether sanitised rich text shows nothing: no image and no visible character once tags are dropped,
+    entities decoded (&nbsp;) and spaces and invisible format characters (zero-width space, BOM, soft
+    hyphen) ignored. `<b> </b>` and `&nbsp;` are blank; `<img src="…">` alone is not."""
+    if _IMAGE.search(html_text):
+        return False
+    return not any(unicodedata.category(ch) not in ("Cf", "Cc") for ch in plain_text(html_text) if not ch.isspace())
 
 
 def fingerprint(question_type: str, stem_html: str) -> str:
