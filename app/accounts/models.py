@@ -223,6 +223,7 @@ AUDIT_ACTION_LABELS = {
     "auth.login": _l("Signed in"),
     "auth.login_failed": _l("Failed sign-in"),
     "auth.token_issued": _l("API token issued"),
+    "auth.password_check_failed": _l("Wrong current password when changing password"),
     "user.create": _l("User created"),
     "user.update": _l("User changed"),
     "user.roles_changed": _l("Roles changed"),

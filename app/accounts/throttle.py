@@ -24,6 +24,7 @@ lockout parameters):
 - Every failure is recorded the same way whether the name exists or not, so a name that does not
   exist counts toward the device or address it came from and locks only itself (and the lock does not
   tell which names exist).
+- The current password on the password page has its own per-account counter with the same limits.
 
 Failures are rows of `accounts_login_failure`, so the limits hold across web processes, on SQLite
 and PostgreSQL. Checks read and failures insert without locking: attempts racing each other at the
@@ -60,11 +61,17 @@ MESSAGES = {
     "device": N_("Too many failed sign-in attempts on this device. Please try again in %(wait)s, "
                  "or use another device."),
     "address": N_("Too many failed sign-in attempts from this network. Please try again in %(wait)s."),
+    "password_check": N_("The current password was wrong too many times. Please try again in %(wait)s, "
+                         "or ask an administrator to reset your password."),
 }
 
 
 class ThrottledSignIn(Throttled):
     keep_writes = True  # the failure that reached the limit is recorded before this is raised
+
+
+class ThrottledPasswordCheck(Throttled):
+    keep_writes = True
 
 
 @dataclass(frozen=True)
@@ -232,3 +239,24 @@ def forget_signin_failures(session: Session, username: str, client: Client) -> N
         where += [col(LoginFailure.ip) == client.ip[:64], col(LoginFailure.device).is_(None)]
     session.execute(sa.delete(LoginFailure).where(*where))
 
+
+def _password_check_conditions(username: str) -> tuple[Any, ...]:
+    return (col(LoginFailure.username) == _normal(username),
+            col(LoginFailure.kind) == LoginFailureKind.password_check.value)
+
+
+def check_password_check(session: Session, username: str, *, now: datetime) -> None:
+    """Raises ThrottledPasswordCheck while the account's current-password check is locked."""
+    until = _locked_until(session, _password_check_conditions(username), get_settings().login_max_failures, now)
+    if until is not None:
+        raise _refuse(ThrottledPasswordCheck, "password_check", until, now)
+
+
+def record_password_check_failure(session: Session, username: str, *, ip: str | None, now: datetime) -> None:
+    session.add(LoginFailure(kind=LoginFailureKind.password_check.value, username=_normal(username),
+                             ip=(ip or "")[:64], at=now))
+    session.flush()
+
+
+def forget_password_check_failures(session: Session, username: str) -> None:
+    session.execute(sa.delete(LoginFailure).where(*_password_check_conditions(username)))

@@ -14,7 +14,7 @@ from app.accounts.signin import InvalidCredentials
 from app.accounts.throttle import DEVICE_COOKIE, ThrottledSignIn
 from app.core import i18n
 from app.core.config import get_settings
-from app.core.errors import ValidationFailed
+from app.core.errors import Throttled, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.routing import DbSession, keep_writes, make_router
@@ -141,8 +141,14 @@ def password_submit(
         if new_password != confirm_password:
             raise ValidationFailed(_("The two new passwords do not match."))
         service.change_own_password(db, user, current_password, new_password,
-                                    keep_session_id=principal.session_id)
+                                    keep_session_id=principal.session_id, ip=client_ip(request))
+    except Throttled as exc:
+        keep_writes(request)  # the wrong password that reached the limit is recorded
+        return render(request, "accounts/password.html", {"forced": user.must_change_password, "error": exc.translated_detail()},
+                      status_code=429, headers={"Retry-After": str(exc.retry_after)})
     except ValidationFailed as exc:
+        if getattr(exc, "keep_writes", False):
+            keep_writes(request)  # a wrong current password counts toward the throttle
         return render(request, "accounts/password.html", {"forced": user.must_change_password, "error": exc.translated_detail()},
                       status_code=422)
     flash(request, _("Your password has been changed."))

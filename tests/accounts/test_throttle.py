@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.accounts import signin, throttle
-from app.accounts.models import LoginFailure, Role, User
-from app.accounts.throttle import DEVICE_COOKIE, Client, Device, ThrottledSignIn
+from app.accounts import service, signin, throttle
+from app.accounts.models import AuditLog, LoginFailure, LoginFailureKind, Role, User
+from app.accounts.throttle import DEVICE_COOKIE, Client, Device, ThrottledPasswordCheck, ThrottledSignIn
 from app.core import i18n
 from app.core.config import get_settings
 from app.core.db import Database
@@ -265,6 +265,50 @@ def test_the_wait_is_told_in_seconds_or_minutes() -> None:
         assert throttle.wait_text(60) == "1 minute" and throttle.wait_text(900) == "15 minutes"
     finally:
         i18n.set_locale("zh_CN")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The current password on the password page
+
+
+def test_the_current_password_check_is_throttled_per_account(client, trainee, session) -> None:  # type: ignore[no-untyped-def]
+    login(client, "trainee1")
+    token = csrf_from(client, "/account/password")
+
+    def change(current: str):  # type: ignore[no-untyped-def]
+        return client.post("/account/password", data={"current_password": current, "new_password": "NewPassw0rd",
+                                                      "confirm_password": "NewPassw0rd", "csrf_token": token})
+
+    for _ in range(9):
+        wrong = change("guess")
+        assert wrong.status_code == 422 and "当前密码不正确" in wrong.text
+    tenth = change("guess")
+    assert tenth.status_code == 429 and "当前密码输错次数过多，请 15 分钟后再试" in tenth.text
+    assert 890 <= int(tenth.headers["retry-after"]) <= 900
+    locked = change(PASSWORD)  # the right password waits too
+    assert locked.status_code == 429 and "当前密码输错次数过多" in locked.text
+    # The wrong guesses were kept although each request rolled back, and audited.
+    rows = session.exec(select(LoginFailure).where(LoginFailure.kind == LoginFailureKind.password_check.value)).all()
+    assert len(rows) == 10 and {r.username for r in rows} == {"trainee1"}
+    assert len(session.exec(select(AuditLog).where(AuditLog.action == "auth.password_check_failed")).all()) == 10
+    # Signing in is counted apart: the trainee can still sign in elsewhere.
+    assert signin.authenticate(session, "trainee1", PASSWORD, ip="10.5.5.5").id == trainee.id
+
+
+def test_the_password_check_lock_expires_and_success_clears_it(session, trainee) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    for _ in range(9):
+        with pytest.raises(service.WrongCurrentPassword):
+            service.change_own_password(session, trainee, "guess", "NewPassw0rd", now=now)
+    with pytest.raises(ThrottledPasswordCheck):
+        service.change_own_password(session, trainee, "guess", "NewPassw0rd", now=now)
+    with pytest.raises(ThrottledPasswordCheck):
+        service.change_own_password(session, trainee, PASSWORD, "NewPassw0rd", now=now + timedelta(minutes=14))
+    later = now + timedelta(minutes=15, seconds=1)
+    with pytest.raises(service.WrongCurrentPassword):
+        service.change_own_password(session, trainee, "guess", "NewPassw0rd", now=later)
+    service.change_own_password(session, trainee, PASSWORD, "NewPassw0rd", now=later)
+    assert session.exec(select(LoginFailure).where(LoginFailure.kind == LoginFailureKind.password_check.value)).all() == []
 
 
 # ---------------------------------------------------------------------------------------------------
