@@ -19,7 +19,7 @@ from app.accounts.schemas import (
     UserOut,
     UserUpdate,
 )
-from app.accounts.views import client_ip
+from app.accounts.views import client_ip, is_kiosk_device, request_device
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
 
@@ -46,7 +46,9 @@ def unit_out(unit: OrgUnit) -> OrgUnitOut:
              responses={401: {"description": "Wrong credentials"}, 429: {"description": "Throttled"}})
 def create_token(request: Request, db: DbSession, username: Annotated[str, Form(max_length=64)],
                  password: Annotated[str, Form(max_length=256)]) -> TokenOut:
-    user = signin.authenticate(db, username, password, ip=client_ip(request))
+    # A client that keeps cookies (a browser's script) is judged by its device like the sign-in page.
+    user = signin.authenticate(db, username, password, ip=client_ip(request), device=request_device(request),
+                               kiosk=is_kiosk_device(request))
     token, ttl = signin.issue_api_token(db, user, ip=client_ip(request))
     return TokenOut(access_token=token, expires_in=ttl)
 

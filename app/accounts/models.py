@@ -173,14 +173,34 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = datetime_field(nullable=True)
 
 
+class LoginFailureKind(StrEnum):
+    signin = "signin"  # a sign-in (page or API token)
+    password_check = "password_check"  # noqa: S105 (a kind of record: the current password on the password page)
+
+
 class LoginFailure(SQLModel, table=True):
-    """Failed sign-ins, counted per account and per address for throttling (works across processes)."""
+    """A wrong password, counted per account, per device and per address for throttling (app/accounts/
+    throttle.py). In the database so that the limits hold across web processes."""
 
     __tablename__ = "accounts_login_failure"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('signin','password_check')", name="kind_valid"),
+        sa.Index("ix_accounts_login_failure_username_at", "username", "at"),
+        sa.Index("ix_accounts_login_failure_ip_at", "ip", "at"),
+        sa.Index("ix_accounts_login_failure_device_at", "device", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=64, index=True)
-    ip: str = Field(max_length=64, index=True)
+    kind: str = Field(default=LoginFailureKind.signin.value, max_length=20)
+    username: str = Field(max_length=64)  # as typed, lower case: also names that do not exist
+    ip: str = Field(max_length=64)
+    device: str | None = Field(default=None, max_length=32)  # the id in the signed device cookie, if any
+    # The attempt came from a device the account has signed in on before: it counts toward that device
+    # only, never toward locking the account against everybody else.
+    known_device: bool = False
+    # It came from a kiosk an administrator registered: that device answers for its own failures, which
+    # do not count toward slowing down its address.
+    kiosk: bool = False
     at: datetime = datetime_field(index=True)
 
 
@@ -203,6 +223,7 @@ AUDIT_ACTION_LABELS = {
     "auth.login": _l("Signed in"),
     "auth.login_failed": _l("Failed sign-in"),
     "auth.token_issued": _l("API token issued"),
+    "auth.password_check_failed": _l("Wrong current password when changing password"),
     "user.create": _l("User created"),
     "user.update": _l("User changed"),
     "user.roles_changed": _l("Roles changed"),

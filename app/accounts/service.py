@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, select
 
-from app.accounts import permissions
+from app.accounts import permissions, throttle
 from app.accounts.events import UserChanged, UserCreated
 from app.accounts.models import (
     ApiToken,
@@ -397,11 +397,24 @@ def reset_password(session: Session, actor: User, user: User, new_password: str,
     return user
 
 
+class WrongCurrentPassword(ValidationFailed):
+    keep_writes = True  # the failure counts toward the throttle even though the request rolls back
+
+
 def change_own_password(session: Session, user: User, current: str, new: str, *, keep_session_id: int | None = None,
-                        now: datetime | None = None) -> User:
+                        ip: str | None = None, now: datetime | None = None) -> User:
+    """Guessing the current password through a signed-in session is throttled per account (throttle.py)."""
+    now = now or utcnow()
+    throttle.check_password_check(session, user.username, now=now)
     ok, _rehash = verify_password(current, user.password_hash)
     if not ok:
-        raise ValidationFailed(_("The current password is wrong."), errors=[{"loc": ["current_password"], "msg": _("wrong")}])
+        throttle.record_password_check_failure(session, user.username, ip=ip, now=now)
+        audit(session, "auth.password_check_failed", actor=user, target_type="user", target_id=user.id, ip=ip,
+              details={"session": keep_session_id} if keep_session_id else {}, now=now)
+        throttle.check_password_check(session, user.username, now=now)  # the failure that reaches the limit says so
+        raise WrongCurrentPassword(_("The current password is wrong."),
+                                   errors=[{"loc": ["current_password"], "msg": _("wrong")}])
+    throttle.forget_password_check_failures(session, user.username)
     if current == new:
         raise ValidationFailed(_("The new password must differ from the current one."),
                                errors=[{"loc": ["new_password"], "msg": _("unchanged")}])

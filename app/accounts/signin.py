@@ -1,7 +1,7 @@
 """Signing in: credentials, throttling, browser sessions and API tokens.
 
-Counting failures lives in the database so that the limits hold across web processes. Only a digest of
-each session id and token is stored.
+Throttling wrong passwords (per account, per device, and a slow-down per address) lives in throttle.py.
+Only a digest of each session id and token is stored.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, select
 
+from app.accounts import throttle
 from app.accounts.models import ApiToken, AuthSession, LoginFailure, User
 from app.accounts.service import audit, get_user_by_username
+from app.accounts.throttle import Client, Device, new_device
 from app.core.config import get_settings
-from app.core.errors import DomainError, Throttled
+from app.core.errors import DomainError
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -29,57 +31,40 @@ class InvalidCredentials(DomainError):
     keep_writes = True  # the failure record must survive the rollback of the request
 
 
-class ThrottledSignIn(Throttled):
-    keep_writes = True
-
-
-def _window_start(now: datetime) -> datetime:
-    return now - timedelta(minutes=get_settings().login_window_minutes)
-
-
-def check_throttle(session: Session, username: str, ip: str, *, now: datetime | None = None) -> None:
-    """Refuse further attempts once an account or an address has failed too often recently."""
-    now = now or utcnow()
-    settings = get_settings()
-    since = _window_start(now)
-    for column, value in ((LoginFailure.username, username.strip().lower()), (LoginFailure.ip, ip)):
-        recent = session.exec(
-            select(LoginFailure.at).where(column == value, col(LoginFailure.at) >= since)
-            .order_by(col(LoginFailure.at).desc()).limit(settings.login_max_failures)
-        ).all()
-        if len(recent) >= settings.login_max_failures:
-            locked_until = recent[0] + timedelta(minutes=settings.login_lock_minutes)
-            if locked_until > now:
-                minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
-                raise ThrottledSignIn(
-                    _("Too many failed sign-in attempts. Please try again in %(minutes)s minutes "
-                      "or ask an administrator to reset your password.", minutes=minutes),
-                    retry_after=int((locked_until - now).total_seconds()) + 1,
-                )
-
-
-def authenticate(session: Session, username: str, password: str, *, ip: str, now: datetime | None = None) -> User:
+def authenticate(session: Session, username: str, password: str, *, ip: str, device: Device | None = None,
+                 kiosk: bool = False, now: datetime | None = None) -> User:
+    """The user whose password this is, or InvalidCredentials / ThrottledSignIn (rules: throttle.py).
+    `device` comes from the signed device cookie, `kiosk` from the kiosk registration cookie."""
     now = now or utcnow()
     username = (username or "").strip()
-    check_throttle(session, username, ip, now=now)
+    client = Client(ip=ip, device=device, kiosk=kiosk)
     user = get_user_by_username(session, username) if username else None
+    known_device = device is not None and user is not None and device.knows(user.id)
+    throttle.check_signin(session, username, client, known_device=known_device, now=now)
     ok, new_hash = verify_password(password or "", user.password_hash if user else None)
     if user is not None and ok and not user.is_active:
         ok = False
     if user is not None and ok and user.is_demo and not get_settings().demo_mode:
         ok = False
     if not ok or user is None:
-        session.add(LoginFailure(username=username.lower()[:64], ip=ip[:64], at=now))
-        audit(session, "auth.login_failed", actor_name=username[:64], ip=ip, details={}, now=now)
-        check_throttle(session, username, ip, now=now)  # the failure that reaches the limit says so at once
+        throttle.record_signin_failure(session, username, client, known_device=known_device, now=now)
+        audit(session, "auth.login_failed", actor_name=username[:64], ip=ip,
+              details={"device": client.device_id} if client.device_id else {}, now=now)
+        # The failure that reaches a limit says so at once.
+        throttle.check_signin(session, username, client, known_device=known_device, now=now)
         raise InvalidCredentials(_("Wrong username or password."))
     if new_hash:
         user.password_hash = new_hash
-    session.execute(sa.delete(LoginFailure).where(col(LoginFailure.username) == username.lower()))
+    throttle.forget_signin_failures(session, username, client)
     user.last_login_at = now
     session.add(user)
     session.flush()
     return user
+
+
+def remember_device(device: Device | None, user: User) -> Device:
+    """The device cookie to give the browser after `user` signed in on it: a new device if it had none."""
+    return (device or new_device()).remember(user.id or 0)
 
 
 def start_session(session: Session, user: User, *, ip: str | None, user_agent: str | None, kiosk: bool,

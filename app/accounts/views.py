@@ -7,13 +7,14 @@ from urllib.parse import urlparse
 
 from fastapi import Form, Request, Response
 
-from app.accounts import service, signin
+from app.accounts import service, signin, throttle
 from app.accounts.access import CurrentPrincipal, CurrentUser, OptionalUser, allow, public, signed_in
 from app.accounts.models import AUDIT_ACTION_LABELS, Role
-from app.accounts.signin import InvalidCredentials, ThrottledSignIn
+from app.accounts.signin import InvalidCredentials
+from app.accounts.throttle import DEVICE_COOKIE, ThrottledSignIn
 from app.core import i18n
 from app.core.config import get_settings
-from app.core.errors import ValidationFailed
+from app.core.errors import Throttled, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
 from app.core.routing import DbSession, keep_writes, make_router
@@ -38,6 +39,16 @@ def client_ip(request: Request) -> str:
 
 def is_kiosk_device(request: Request) -> bool:
     return unsign("kiosk", request.cookies.get(KIOSK_COOKIE)) == "kiosk"
+
+
+def request_device(request: Request) -> throttle.Device | None:
+    """The device named by the request's signed device cookie (throttle.py), if it has a valid one."""
+    return throttle.device_from_cookie(request.cookies.get(DEVICE_COOKIE))
+
+
+def set_device_cookie(response: Response, device: throttle.Device) -> None:
+    response.set_cookie(DEVICE_COOKIE, throttle.device_cookie_value(device), max_age=throttle.DEVICE_COOKIE_MAX_AGE,
+                        httponly=True, secure=get_settings().secure_cookies, samesite="lax", path="/")
 
 
 def safe_next(target: str | None) -> str:
@@ -79,8 +90,10 @@ def login_submit(
     kiosk = public_device or is_kiosk_device(request)
     context = {"next": safe_next(next), "username": username, "kiosk": kiosk, "kiosk_device": is_kiosk_device(request),
                "demo_mode": get_settings().demo_mode}
+    device = request_device(request)
     try:
-        user = signin.authenticate(db, username, password, ip=client_ip(request))
+        user = signin.authenticate(db, username, password, ip=client_ip(request), device=device,
+                                   kiosk=is_kiosk_device(request))
     except (InvalidCredentials, ThrottledSignIn) as exc:
         keep_writes(request)
         status = 429 if isinstance(exc, ThrottledSignIn) else 401
@@ -92,6 +105,7 @@ def login_submit(
     target = "/account/password" if user.must_change_password else safe_next(next)
     response = redirect(request, target)
     set_session_cookie(response, token, kiosk=kiosk)
+    set_device_cookie(response, signin.remember_device(device, user))
     if user.locale:
         response.set_cookie(i18n.LOCALE_COOKIE, user.locale, max_age=365 * 86400, samesite="lax", path="/")
     return response
@@ -127,8 +141,14 @@ def password_submit(
         if new_password != confirm_password:
             raise ValidationFailed(_("The two new passwords do not match."))
         service.change_own_password(db, user, current_password, new_password,
-                                    keep_session_id=principal.session_id)
+                                    keep_session_id=principal.session_id, ip=client_ip(request))
+    except Throttled as exc:
+        keep_writes(request)  # the wrong password that reached the limit is recorded
+        return render(request, "accounts/password.html", {"forced": user.must_change_password, "error": exc.translated_detail()},
+                      status_code=429, headers={"Retry-After": str(exc.retry_after)})
     except ValidationFailed as exc:
+        if getattr(exc, "keep_writes", False):
+            keep_writes(request)  # a wrong current password counts toward the throttle
         return render(request, "accounts/password.html", {"forced": user.must_change_password, "error": exc.translated_detail()},
                       status_code=422)
     flash(request, _("Your password has been changed."))
@@ -179,6 +199,9 @@ def kiosk_submit(request: Request, db: DbSession, user: CurrentUser, enable: Ann
     if enable:
         response.set_cookie(KIOSK_COOKIE, sign("kiosk", "kiosk"), max_age=5 * 365 * 86400, httponly=True,
                             secure=get_settings().secure_cookies, samesite="lax", path="/")
+        # A kiosk is a device from the start: its failures are counted apart from its neighbours' behind
+        # the same address (throttle.py).
+        set_device_cookie(response, request_device(request) or throttle.new_device())
     else:
         response.delete_cookie(KIOSK_COOKIE, path="/")
     return response

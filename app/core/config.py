@@ -56,9 +56,14 @@ class Settings(BaseSettings):
     # A change made in the same process (sign-out, revocation, roles) takes effect at once; one made by
     # another process within this many seconds.
     auth_cache_seconds: float = Field(default=30.0, ge=0, le=60)
+    # Sign-in throttling (app/accounts/throttle.py): an account is locked against unknown clients, and a
+    # device against everybody at it; an address (many kiosks behind one NAT) is only ever slowed down.
     login_max_failures: int = Field(default=10, ge=1)
+    login_device_max_failures: int = Field(default=30, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     login_lock_minutes: int = Field(default=15, ge=1)
+    login_address_free_failures: int = Field(default=100, ge=1)
+    login_address_max_delay_seconds: int = Field(default=30, ge=1, le=300)
     # Addresses of reverse proxies whose X-Forwarded-For is believed (comma separated).
     trusted_proxies: str = "127.0.0.1"
 
