@@ -1,4 +1,4 @@
-"""The `shixun` command: serve, worker, migrate, seed-demo, create-admin, check."""
+"""The `shixun` command: serve, worker, migrate, seed-demo, create-admin, access-rules, check."""
 
 from __future__ import annotations
 
@@ -141,6 +141,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_access_rules(args: argparse.Namespace) -> int:
+    """Print who may do what with each kind of row, as the policies declare it (for audits and reviews)."""
+    from app.accounts.scope import REGISTRY
+    from app.main import create_app
+
+    create_app()  # imports every domain, which registers its policies
+    for name, policy in sorted(REGISTRY.items()):
+        print(f"## {name} ({getattr(policy.model, '__tablename__', policy.model.__name__)})")
+        for action, terms in policy.describe().items():
+            print(f"- {action}: " + "; ".join(terms))
+        print()
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from app.ops.checks import run_checks
 
@@ -176,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit-name", default="市机关事务管理局")
     p.add_argument("--password-stdin", action="store_true")
     p.set_defaults(func=cmd_create_admin)
+
+    p = sub.add_parser("access-rules", help="print who may read, change, use, take, grade and target each kind of row")
+    p.set_defaults(func=cmd_access_rules)
 
     p = sub.add_parser("check", help="check configuration, database, ffmpeg, fonts and disk")
     p.set_defaults(func=cmd_check)

@@ -156,8 +156,8 @@ class Subtree(Term):
         return unit_in_subtree(self.unit, prefix) if self.unit is not None else user_in_subtree(self.owner, prefix)
 
     def describe(self) -> str:
-        through = f"unit {self.unit.key}" if self.unit is not None else f"unit of the user in {self.owner.key}"
-        return f"{self._who()}: rows whose {through} lies in their subtree"
+        through = f"unit ({self.unit.key})" if self.unit is not None else f"{self.owner.key}'s unit"
+        return f"{self._who()}: rows whose {through} lies in their org-unit subtree"
 
 
 @dataclass(frozen=True, init=False)

@@ -88,3 +88,17 @@ def test_serve_takes_its_embedded_worker_down_with_it(tmp_path) -> None:  # type
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_access_rules_prints_every_policy() -> None:
+    import contextlib
+    import io
+
+    from app.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["access-rules"]) == 0
+    text = out.getvalue()
+    assert "## exam paper (exams_paper)" in text and "## attempt (exams_attempt)" in text
+    assert "district_admin: rows whose owner_id's unit lies in their org-unit subtree" in text
