@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import OrgUnit, Role, User
 from app.core.errors import NotFound
@@ -121,14 +122,14 @@ def unit_in_subtree(unit_column: Any, prefix: str) -> Clause:
     """The unit named by `unit_column` lies in the subtree whose path starts with `prefix` (aliased, so
     that the condition also correlates when the outer query is on org units themselves)."""
     unit = aliased(OrgUnit)
-    return select(unit.id).where(unit.id == col(unit_column), unit.path.startswith(prefix, autoescape=True)).exists()
+    return select(col(unit.id)).where(col(unit.id) == col(unit_column), col(unit.path).startswith(prefix, autoescape=True)).exists()
 
 
 def user_in_subtree(user_column: Any, prefix: str) -> Clause:
     """The user named by `user_column` belongs to a unit of the subtree whose path starts with `prefix`."""
     user, unit = aliased(User), aliased(OrgUnit)
-    return (select(user.id).join(unit, unit.id == user.org_unit_id)
-            .where(user.id == col(user_column), unit.path.startswith(prefix, autoescape=True)).exists())
+    return (select(col(user.id)).join(unit, col(unit.id) == col(user.org_unit_id))
+            .where(col(user.id) == col(user_column), col(unit.path).startswith(prefix, autoescape=True)).exists())
 
 
 @dataclass(frozen=True, init=False)
@@ -254,7 +255,7 @@ class Policy(Generic[T]):
         """Whether the caller may `action` some rows of this kind (to show or hide a whole section)."""
         return not is_false(self.where(actor, action))
 
-    def select(self, actor: User | None, action: str = READ) -> Any:
+    def select(self, actor: User | None, action: str = READ) -> SelectOfScalar[T]:
         """`SELECT model WHERE <the rule>`, to add filters and ordering to."""
         return select(self.model).where(self.where(actor, action))
 

@@ -81,11 +81,9 @@ def _live_in_course(session: Session, course: Course, model: Any, item_id: int) 
     """A live module or lesson of a course the caller already edits (its rule checked): None when it
     belongs to another course, is removed or does not exist."""
     if model is Module:
-        stmt = select(Module).where(Module.id == item_id, Module.course_id == course.id, live(Module.removed_at))
-    else:
-        stmt = (select(Lesson).join(Module, col(Module.id) == Lesson.module_id)
-                .where(Lesson.id == item_id, Module.course_id == course.id, live(Lesson.removed_at)))
-    return session.exec(stmt).first()
+        return session.exec(select(Module).where(Module.id == item_id, Module.course_id == course.id, live(Module.removed_at))).first()
+    return session.exec(select(Lesson).join(Module, col(Module.id) == Lesson.module_id)
+                        .where(Lesson.id == item_id, Module.course_id == course.id, live(Lesson.removed_at))).first()
 
 
 def course_of_module(session: Session, module: Module) -> Course:
