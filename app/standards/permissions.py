@@ -47,7 +47,8 @@ def _current_standard(_user: User) -> sa.ColumnElement[bool]:
 
 def _published_version_of_current_standard(_user: User) -> sa.ColumnElement[bool]:
     standard = aliased(Standard)
-    current = select(standard.id).where(standard.id == col(StandardVersion.standard_id), col(standard.status).in_(CURRENT_STATUSES)).exists()
+    current = (select(col(standard.id)).where(col(standard.id) == col(StandardVersion.standard_id),
+                                              col(standard.status).in_(CURRENT_STATUSES)).exists())
     return sa.and_(col(StandardVersion.status) != VersionStatus.draft.value, current)
 
 
