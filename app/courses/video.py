@@ -8,8 +8,18 @@ into the material's progress state and completes the material when
 
 1. the distinct seconds watched reach the material's `completion_percent` (default 90) of the video's
    length, and
-2. the wall-clock time since the first heartbeat is consistent with that: at least
-   watched / MAX_RATE - SLACK_S seconds (nobody watches faster than the player's fastest rate).
+2. the wall-clock time since the first played interval arrived is consistent with that: at least
+   watched / MAX_RATE - CLOCK_TOLERANCE_S seconds (nobody watches faster than the player's fastest rate).
+
+The clock starts at the first heartbeat that adds a played second, not at the first heartbeat: an
+empty heartbeat costs nothing to send, so "send one now, claim the whole video later" would otherwise
+buy the time of the wait. The tolerance is a constant (it never grows with the length), so a forger
+has to spend the wall-clock time of watching at MAX_RATE whatever the video's length, and one beat
+claiming a whole short clip fails. The honest viewer's shortfall is what the first played beat
+carries (played before the clock starts) plus network jitter: the player sends its first tick
+FIRST_TICK_SECONDS after playback starts (at most 2 s of media at 2x, 1 s of wall clock), which the
+tolerance covers. A viewer whose first ticks were lost completes at a later heartbeat (the player
+sends one more after "ended" when the rule is not met yet).
 
 Seeking to the end adds nothing: only played stretches count, and each second counts once however
 often it is replayed. With `no_seek`, the player will not go past the furthest point watched, and
@@ -20,7 +30,10 @@ number) never moves the resume position back.
 State, in courses_material_progress.state (JSON) of a video:
     {"watched": [[0.0, 61.5], [90.0, 95.25]],  merged, sorted, disjoint (seconds, 2 decimals)
      "watched_s": 66.75, "position": 95.25, "furthest": 61.5,
-     "first_beat_at": "…", "last_beat_at": "…", "beat": {"session": "…", "seq": 7}}
+     "first_beat_at": "…", "first_play_at": "…", "last_beat_at": "…", "beat": {"session": "…", "seq": 7}}
+States written before first_play_at existed have first_beat_at only: when they have watched seconds,
+their clock starts at first_beat_at (the rule they were recorded under); when they have none, the
+clock starts at their next played interval.
 """
 
 from __future__ import annotations
@@ -48,7 +61,9 @@ from app.media.models import AssetKind, AssetStatus, MediaAsset, MediaRendition,
 Interval = tuple[float, float]
 
 MAX_RATE = 2.0  # the player's fastest playback rate; the wall-clock rule assumes nobody watches faster
-SLACK_S = 10.0  # network delay, the heartbeat period, clocks: the wall-clock rule forgives this much
+# What the wall-clock rule forgives, whatever the length: the first played beat's own stretch (played before
+# the clock starts: FIRST_TICK_SECONDS at MAX_RATE at most) plus network jitter between two heartbeats.
+CLOCK_TOLERANCE_S = 2.0
 TOLERANCE_S = 2.0  # no-seek: how far past the furthest point an interval may start (timeupdate granularity)
 END_TOLERANCE_S = 1.0  # intervals may end this far past the probed length (containers disagree slightly)
 COUNT_TOLERANCE_S = 0.5  # "90 %" is reached half a second early (the last frame never reports the very end)
@@ -56,6 +71,7 @@ MAX_INTERVALS_PER_BEAT = 100
 MAX_STORED_INTERVALS = 1000
 RESUME_NEAR_END_S = 3.0  # a position this close to the end resumes from the start
 HEARTBEAT_SECONDS = 5
+FIRST_TICK_SECONDS = 1  # the player's first heartbeat after playback starts comes this soon (static/js/player.js)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,13 +135,13 @@ class Verdict:
 
 
 def completion_verdict(watched_s: float, duration_s: float | None, elapsed_s: float, *, percent: int = 90,
-                       max_rate: float = MAX_RATE, slack_s: float = SLACK_S) -> Verdict:
+                       max_rate: float = MAX_RATE, tolerance_s: float = CLOCK_TOLERANCE_S) -> Verdict:
     """Whether `watched_s` distinct seconds of a `duration_s` video, reported over `elapsed_s` seconds
-    of wall-clock time since the first heartbeat, complete the material."""
+    of wall-clock time since the first played interval arrived, complete the material."""
     if not duration_s or duration_s <= 0:
         return Verdict(False, "no-duration", 0.0, 0.0)
     needed = duration_s * percent / 100
-    min_elapsed = max(0.0, watched_s / max_rate - slack_s)
+    min_elapsed = max(0.0, watched_s / max_rate - tolerance_s)
     if watched_s + COUNT_TOLERANCE_S < needed:
         return Verdict(False, "not-enough", needed, min_elapsed)
     if elapsed_s < min_elapsed:
@@ -142,6 +158,7 @@ class VideoState:
     watched: list[Interval] = field(default_factory=list)
     position: float = 0.0
     first_beat_at: str | None = None
+    first_play_at: str | None = None  # when the first played second arrived: the wall-clock rule counts from here
     last_beat_at: str | None = None
     session: str = ""
     seq: int = -1
@@ -149,8 +166,10 @@ class VideoState:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> VideoState:
         beat = state.get("beat") or {}
-        return cls(watched=[(float(s), float(e)) for s, e in state.get("watched", [])], position=float(state.get("position", 0.0)),
-                   first_beat_at=state.get("first_beat_at"), last_beat_at=state.get("last_beat_at"),
+        watched = [(float(s), float(e)) for s, e in state.get("watched", [])]
+        first_play_at = state.get("first_play_at") or (state.get("first_beat_at") if watched else None)  # older states
+        return cls(watched=watched, position=float(state.get("position", 0.0)),
+                   first_beat_at=state.get("first_beat_at"), first_play_at=first_play_at, last_beat_at=state.get("last_beat_at"),
                    session=str(beat.get("session", "")), seq=int(beat.get("seq", -1)))
 
     @property
@@ -160,7 +179,7 @@ class VideoState:
     def to_state(self) -> dict[str, Any]:
         return {"watched": [[_round(s), _round(e)] for s, e in self.watched], "watched_s": _round(self.watched_s),
                 "position": _round(self.position), "furthest": _round(furthest_point(self.watched)),
-                "first_beat_at": self.first_beat_at, "last_beat_at": self.last_beat_at,
+                "first_beat_at": self.first_beat_at, "first_play_at": self.first_play_at, "last_beat_at": self.last_beat_at,
                 "beat": {"session": self.session, "seq": self.seq}}
 
 
@@ -173,7 +192,8 @@ def apply_beat(state: VideoState, intervals: Sequence[Interval], position: float
     if no_seek and not stale:
         new_position = min(new_position, furthest_point(watched) + TOLERANCE_S)
     stamp = now.isoformat()
-    return VideoState(watched=watched, position=new_position, first_beat_at=state.first_beat_at or stamp,
+    first_play_at = state.first_play_at or (stamp if watched else None)
+    return VideoState(watched=watched, position=new_position, first_beat_at=state.first_beat_at or stamp, first_play_at=first_play_at,
                       last_beat_at=stamp if not stale else (state.last_beat_at or stamp),
                       session=state.session if stale else session, seq=state.seq if stale else seq)
 
@@ -186,9 +206,10 @@ def resume_position(state: dict[str, Any], duration_s: float | None) -> float:
 
 
 def elapsed_since_first(state: VideoState, now: datetime) -> float:
-    if not state.first_beat_at:
+    """Wall-clock seconds since the first played interval arrived (0 before any)."""
+    if not state.first_play_at:
         return 0.0
-    return max(0.0, (now - datetime.fromisoformat(state.first_beat_at)).total_seconds())
+    return max(0.0, (now - datetime.fromisoformat(state.first_play_at)).total_seconds())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,6 +241,7 @@ class HeartbeatOut(BaseModel):
     furthest: float
     duration_s: float
     needed_percent: int
+    wait_s: float = 0.0  # enough was watched but too fast so far: a heartbeat this much later may complete it
 
 
 def clean_intervals(beat: Heartbeat, duration_s: float) -> list[Interval]:
@@ -279,8 +301,10 @@ def record_heartbeat(session: Session, user: User, lesson_id: int, material_id: 
     session.add(row)
     session.flush()
     percent = int(config.get("completion_percent") or 90)
-    verdict = completion_verdict(after.watched_s, duration, elapsed_since_first(after, now), percent=percent)
+    elapsed = elapsed_since_first(after, now)
+    verdict = completion_verdict(after.watched_s, duration, elapsed, percent=percent)
     just_completed = False
+    wait = _round(verdict.min_elapsed_s - elapsed) if verdict.reason == "too-fast" and row.completed_at is None else 0.0
     if verdict.complete and row.completed_at is None:
         row = learning.complete_material(session, user, enrolment.course_id, material_id, now=now)
         just_completed = True
@@ -288,7 +312,8 @@ def record_heartbeat(session: Session, user: User, lesson_id: int, material_id: 
     return HeartbeatOut(completed=row.completed_at is not None, just_completed=just_completed,
                         course_completed=enrolment.completed_at is not None, watched_s=_round(after.watched_s),
                         watched_percent=min(100, int(100 * after.watched_s / duration)), position=_round(after.position),
-                        furthest=_round(furthest_point(after.watched)), duration_s=_round(duration), needed_percent=percent)
+                        furthest=_round(furthest_point(after.watched)), duration_s=_round(duration), needed_percent=percent,
+                        wait_s=wait)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,6 +336,7 @@ class Player:
     percent: int = 90
     subtitles: list[dict[str, Any]] = field(default_factory=list)
     heartbeat_s: int = HEARTBEAT_SECONDS
+    first_tick_s: int = FIRST_TICK_SECONDS
 
     @property
     def resume_label(self) -> str:

@@ -12,8 +12,10 @@ the submit or the deadline close that it races with.
 - save: one row per question with a sequence number that only grows. A higher seq overwrites; the same
   seq with the same response is a retry (200, nothing changes); a lower seq, or the same seq with a
   different response, is stale (409) and never overwrites the newer answer. Without a seq the save is
-  the next one. Saves after the deadline or after the attempt closed get 409; a save that finds its
-  attempt past the deadline closes and grades it first (with what was saved).
+  the next one (ordered by receipt: the stable API keeps seq optional for integrators; the exam page
+  and its offline queue always send it, static/js/exam.js). Saves after the deadline or after the
+  attempt closed get 409; a save that finds its attempt past the deadline closes and grades it first
+  (with what was saved).
 - submit: idempotent; repeating it returns the same result.
 - sweep (a periodic worker job): in_progress attempts past their deadline become overdue, then each
   overdue attempt is closed and graded; untimed practice attempts idle for a day are abandoned.

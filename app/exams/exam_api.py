@@ -100,6 +100,10 @@ def attempt_status(db: DbSession, user: CurrentUser, attempt_id: int) -> Attempt
 async def save(request: Request, principal: CurrentPrincipal, attempt_id: int, question_id: str, body: AnswerIn) -> SavedOut:
     """Acknowledged once committed. 409 after the deadline or the submit, and for a stale `seq`; 422 for a bad shape.
 
+    Saves of one question are ordered by their `seq` when it is given (a save not above the stored seq is a
+    409 and the newer answer stands), and by receipt when it is not (each save without `seq` is the
+    newest). Send `seq` whenever a save may arrive late or twice, as the exam page and its offline queue do.
+
     The save runs in the process's group commit (core/group_commit): the saves that arrive together share
     one transaction and one flush to disk, and each is answered only after that commit. Async: the
     caller usually comes from the principal cache, so the request itself needs no thread.

@@ -1,7 +1,15 @@
 """Demo exams on the demo question banks (app/exams/demo.py seeds those first): a daily practice
 (每日一练) open now that starts with the trainee's wrong answers, a weekly exam open this week, and a
 monthly exam that closed two weeks ago with results for some demo trainees (and their notebooks).
-Idempotent: an exam whose title exists is left alone."""
+
+And recurring exams (app/exams/schedules.py), one schedule of each kind and per tier: a 日考 for each
+tier on its own bank, a 周考 and a 月考 for every trainee. Their windows cover the whole period (a
+daily edition opens at 00:00 for 24 h, a weekly one on Monday for the week, a monthly one on the 1st
+for 31 days), so whenever a visitor looks there is an open edition, and the worker's periodic job
+publishes the next one within minutes of its opening. The current editions are published here too,
+so the demo shows them without a worker.
+
+Idempotent: an exam or schedule whose title exists is left alone (and an edition is published once)."""
 
 from __future__ import annotations
 
@@ -12,17 +20,31 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
-from app.accounts.models import User
+from app.accounts.models import Tier, User
 from app.core.models import utcnow
-from app.exams import attempts, exams, papers
+from app.exams import attempts, exams, papers, schedules
 from app.exams import demo as bank_demo
 from app.exams.exam_schemas import ExamIn
-from app.exams.models import Exam, ExamKind, PaperKind, QuestionBank, ResultsPolicy
+from app.exams.models import Exam, ExamKind, ExamSchedule, PaperKind, QuestionBank, ResultsPolicy
 
 PRACTICE = "每日一练：会议服务"
 WEEKLY = "周考：安全保卫与设施节能"
 MONTHLY = "月考：食堂与保洁服务"
 RESULT_TRAINEES = [f"trainee{i}" for i in range(2, 10)]
+
+# Recurring exams: (title, kind, tier or None for every trainee, bank index in bank_demo.BANKS, question
+# rules, time limit). Banks: 0 meeting service, 1 security and energy, 2 canteen and cleaning.
+SCHEDULES: list[tuple[str, str, Tier | None, int, list[tuple[str, int, str]], int]] = [
+    ("日考：会议服务（执行层）", "daily", Tier.execution, 0, [("single_choice", 3, "2"), ("true_false", 2, "2")], 600),
+    ("日考：食堂与保洁（管理层）", "daily", Tier.management, 2, [("single_choice", 3, "2"), ("true_false", 2, "2")], 600),
+    ("日考：安全保卫（决策层）", "daily", Tier.decision, 1, [("single_choice", 3, "2"), ("true_false", 2, "2")], 600),
+    ("周考：会议服务综合", "weekly", None, 0, [("single_choice", 5, "2"), ("multiple_choice", 2, "3"), ("true_false", 3, "2")], 1200),
+    ("月考：安全保卫与设施节能", "monthly", None, 1,
+     [("single_choice", 6, "2"), ("multiple_choice", 2, "3"), ("true_false", 4, "2")], 1800),
+]
+# Each edition open for its whole period (a monthly window of 31 days overlaps the next edition by up to three
+# days in short months: a trainee may then take both).
+WINDOW_HOURS = {"daily": 24, "weekly": 7 * 24, "monthly": 31 * 24}
 
 
 def _bank(session: Session, name: str) -> QuestionBank:
@@ -120,4 +142,24 @@ def seed(session: Session) -> dict[str, int]:
             attempts.submit(session, user, attempt.id or 0, now=started + timedelta(minutes=12))
             results += 1
     session.flush()
-    return {**stats, "exams_created": created, "exam_results_created": results}
+    created_schedules = _seed_schedules(session, owner)
+    editions = schedules.publish_due_editions(session, now=now)
+    return {**stats, "exams_created": created, "exam_results_created": results, "exam_schedules_created": created_schedules,
+            "exam_editions_published": len(editions)}
+
+
+def _seed_schedules(session: Session, owner: User) -> int:
+    existing = set(session.exec(select(ExamSchedule.title)).all())
+    banks = [_bank(session, name) for name, _d, _q in bank_demo.BANKS]
+    created = 0
+    for title, kind, tier, bank_index, wanted, limit in SCHEDULES:
+        if title in existing:
+            continue
+        bank = banks[bank_index]
+        paper_id = _blueprint(session, owner, f"{title}抽题卷", bank, _rules(session, bank, wanted))
+        schedules.create_schedule(session, owner, schedules.ScheduleIn(
+            title=title, kind=kind, paper_id=paper_id, tier=tier, opens_at_local="00:00", window_hours=WINDOW_HOURS[kind],
+            weekday=1, month_day=1, time_limit_s=limit, pass_percent=60))
+        created += 1
+    session.flush()
+    return created

@@ -51,7 +51,12 @@ class ExamIn(BaseModel):
 
 class AnswerIn(BaseModel):
     response: Any = None
-    seq: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    seq: int | None = Field(default=None, ge=1, le=2**31 - 1, description=(
+        "Orders the saves of one question: a save whose seq is not above the stored one is refused as stale "
+        "(409, the newer answer stands); the same seq with the same response is a retry (200). Optional: "
+        "without it the save is taken as the newest, so saves are ordered by receipt. A client that may "
+        "replay or reorder saves (an offline queue, retries after a reconnect) must send it; the exam page "
+        "always does."))
 
 
 class OptionOut(BaseModel):

@@ -3,7 +3,8 @@
 One process runs `concurrency` slots, each a thread with its own claim loop (claim one job, run it,
 record the outcome, repeat; sleep `job_poll_seconds` when nothing is due). The main thread supervises:
 it writes the heartbeat (the core_worker row and the leases of running jobs) every lease/3 seconds,
-enqueues the periodic jobs, and handles SIGTERM/SIGINT: stop claiming, let running jobs finish for up
+enqueues each periodic job when it is due (housekeeping.PERIODIC_JOBS: each on its own period, read on
+the worker's clock, which tests inject), and handles SIGTERM/SIGINT: stop claiming, let running jobs finish for up
 to `grace_seconds`, then exit 0. A job abandoned after the grace period keeps its lease until it expires
 and is then taken over by the next worker.
 
@@ -33,13 +34,13 @@ from app.core.jobs import JobCancelled, PermanentJobError, get_handler
 from app.core.models import utcnow
 from app.worker import state
 from app.worker.context import LeaseLost, WorkerJobContext
-from app.worker.housekeeping import PERIODIC_JOBS, delete_worker, ensure_periodic, upsert_worker
+from app.worker.housekeeping import PERIODIC_JOBS, delete_worker, schedule_periodic, upsert_worker
 from app.worker.state import Claim
 
 log = logging.getLogger("shixun.worker")
 
 DEFAULT_GRACE_SECONDS = 15.0  # below the 20 s `shixun serve` waits before it kills its worker
-HOUSEKEEPING_EVERY_SECONDS = 3600.0
+PERIODIC_RETRY = timedelta(seconds=10)  # a periodic job that could not be looked at (database busy) is tried again then
 FINISH_TRIES = 3
 _TICK = 0.2  # how often the supervising main thread looks around
 
@@ -91,6 +92,7 @@ class Worker:
         self._abandon = threading.Event()
         self._active: dict[int, Claim] = {}  # slot -> the job it is running
         self._active_lock = threading.Lock()
+        self._periodic_due: dict[str, datetime] = {}  # periodic job kind -> when to look at it next (self.clock)
 
     # -- one job -------------------------------------------------------------------------------
 
@@ -232,14 +234,30 @@ class Worker:
                     log.warning("job %s %s: lease not extended, the job is no longer ours", claim.job_id, claim.kind,
                                 extra=_extra(claim))
 
-    def enqueue_periodic(self) -> None:
+    def enqueue_periodic(self) -> datetime | None:
+        """Enqueue the periodic jobs that are due (each kind on its own period, at most once across all
+        workers: schedule_periodic decides in a write transaction). Returns when the next one is due."""
+        now = self.clock()
         for kind, every in PERIODIC_JOBS:
             if get_handler(kind) is None:
                 continue
-            with self.database.transaction() as session:
-                job = ensure_periodic(session, kind, every, self.clock())
+            due = self._periodic_due.get(kind, now)
+            if now < due <= now + every:  # not due yet (a due time further off means the clock went back)
+                continue
+            try:
+                with self.database.transaction() as session:
+                    job, next_at = schedule_periodic(session, kind, every, now)
+                self._periodic_due[kind] = min(next_at, now + every)  # another host's clock may run ahead of ours
+            except Exception:
+                log.exception("worker %s: periodic job %s could not be enqueued", self.id, kind)
+                self._periodic_due[kind] = now + PERIODIC_RETRY
+                continue
             if job is not None:
                 log.info("enqueued periodic job %s %s", job.id, kind)
+        return self.next_periodic_due()
+
+    def next_periodic_due(self) -> datetime | None:
+        return min(self._periodic_due.values(), default=None)
 
     def request_stop(self) -> None:
         """Stop claiming; running jobs finish (within the grace period when run() supervises)."""
@@ -253,7 +271,7 @@ class Worker:
             log.info("%s: finishing running jobs, then exiting", signal.Signals(signum).name)
             self._stop.set()
 
-    def _safely(self, what: str, action: Callable[[], None]) -> None:
+    def _safely(self, what: str, action: Callable[[], object]) -> None:
         try:
             action()
         except Exception:
@@ -282,7 +300,6 @@ class Worker:
     def _supervise(self, threads: list[threading.Thread]) -> None:
         beat_every = self.lease_seconds / 3
         next_beat = time.monotonic() + beat_every
-        next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
         give_up_at: float | None = None
         while any(t.is_alive() for t in threads):
             now = time.monotonic()
@@ -295,9 +312,9 @@ class Worker:
             if now >= next_beat:
                 self._safely("heartbeat", self.heartbeat)
                 next_beat = now + beat_every
-            if now >= next_housekeeping and not self._stop.is_set():
+            due = self.next_periodic_due()
+            if due is not None and not self._stop.is_set() and self.clock() >= due:  # no query until one is due
                 self._safely("periodic jobs", self.enqueue_periodic)
-                next_housekeeping = now + HOUSEKEEPING_EVERY_SECONDS
             time.sleep(_TICK)
 
     def _deregister(self) -> None:

@@ -3,7 +3,15 @@
 // clock. Every answer is saved as it is given with PUT /api/v1/attempts/{id}/answers/{question} carrying
 // a per-question sequence number; saves go through a queue kept in localStorage (keyed by attempt), sent
 // in order, so answers given while offline are replayed when the connection returns. A save is shown as
-// saved only when the server acknowledged it (after its commit). Saving stops a few seconds before the
+// saved only when the server acknowledged it (after its commit).
+//
+// Every save this page sends carries its `seq` (the API takes saves without one as the newest, which would
+// let an old queued answer overwrite a newer one). The seq is the time the answer was given, in tenths of
+// a second of server time since the attempt started (at least one more than the last seq of that question
+// known here, the server's included): an answer given later on another device (a phone, while the kiosk
+// is offline) outranks one still queued here, whatever each device counted. When the server refuses a
+// replayed save as stale, the page shows the answer that stands; queued saves the server has already
+// overtaken are dropped when the page loads. Saving stops a few seconds before the
 // deadline so it cannot race the final submit; at the deadline the page submits and shows the result.
 (function () {
   "use strict";
@@ -123,18 +131,35 @@
   function load() {
     try { return JSON.parse(window.localStorage.getItem(storeKey) || "{}"); } catch (e) { return {}; }
   }
+  var MAX_SEQ = 2147483647;  // AnswerIn.seq's bound
+  var startedAt = Date.parse(root.getAttribute("data-started-at"));
+  var skew = Date.parse(root.getAttribute("data-server-now")) - Date.now();  // server time - device time
   var stored = load();
   var queue = Array.isArray(stored.queue) ? stored.queue : [];  // [{key, response, seq}] in the order given
   var seqs = stored.seqs || {};
+  var serverSeqs = {};
   sections.forEach(function (s) {
     var key = s.getAttribute("data-key");
-    seqs[key] = Math.max(seqs[key] || 0, parseInt(s.getAttribute("data-seq"), 10) || 0);
+    serverSeqs[key] = parseInt(s.getAttribute("data-seq"), 10) || 0;
+    seqs[key] = Math.max(seqs[key] || 0, serverSeqs[key]);
   });
+  function validSeq(seq) { return typeof seq === "number" && seq >= 1 && seq <= MAX_SEQ && Math.floor(seq) === seq; }
   function persist() {
     try { window.localStorage.setItem(storeKey, JSON.stringify({ queue: queue, seqs: seqs })); } catch (e) { /* full or private */ }
   }
-  // Answers still waiting from before a reload are shown again and sent.
-  queue.forEach(function (item) { if (byKey[item.key]) { writeResponse(byKey[item.key], item.response); } });
+  // Answers still waiting from before a reload are shown again and sent, unless the server already has
+  // that answer or a newer one (the page shows the server's then) or they carry no usable seq.
+  queue = queue.filter(function (item) {
+    return item && byKey[item.key] && validSeq(item.seq) && item.seq > serverSeqs[item.key];
+  });
+  persist();
+  queue.forEach(function (item) { writeResponse(byKey[item.key], item.response); });
+
+  function nextSeq(key) {
+    var now = isNaN(startedAt) ? 0 : Math.floor((Date.now() + skew - startedAt) / 100);
+    seqs[key] = Math.min(MAX_SEQ, Math.max((seqs[key] || 0) + 1, now));
+    return seqs[key];
+  }
 
   var frozen = false;     // within the last seconds, or closed: no more saves
   var sending = false;
@@ -171,10 +196,10 @@
   function give(section) {
     if (frozen) { return; }
     var key = section.getAttribute("data-key");
-    seqs[key] = (seqs[key] || 0) + 1;
+    var seq = nextSeq(key);
     // A newer answer supersedes one still waiting for the same question (never the one in flight).
     queue = queue.filter(function (item, index) { return item.key !== key || (sending && index === 0); });
-    queue.push({ key: key, response: readResponse(section), seq: seqs[key] });
+    queue.push({ key: key, response: readResponse(section), seq: seq });
     persist();
     setState(section, offline ? "queued" : "saving", offline ? msg("queued") : msg("saving"));
     showNet();
@@ -207,6 +232,7 @@
           done(item);
           if (type.indexOf("stale-save") >= 0) {
             setState(section, "saved", msg("newer"));
+            showStanding(item.key);
           } else {
             closed();
           }
@@ -236,6 +262,21 @@
   function done(item) {
     queue = queue.filter(function (q) { return q !== item; });
     persist();
+  }
+
+  // A replayed save was stale: show the answer that stands on the server (given on another device), and
+  // count on from its seq, unless this page has a newer answer of its own waiting.
+  function showStanding(key) {
+    fetch(root.getAttribute("data-attempt-url"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) {
+        if (!body || !byKey[key] || queue.some(function (q) { return q.key === key; })) { return; }
+        var standing = body.answers && Object.prototype.hasOwnProperty.call(body.answers, key) ? body.answers[key] : null;
+        writeResponse(byKey[key], standing);
+        seqs[key] = Math.max(seqs[key] || 0, (body.seqs && body.seqs[key]) || 0);
+        persist();
+        setState(byKey[key], "saved", msg("newer"));
+      }, function () { /* offline again: the message says a newer answer is saved */ });
   }
 
   function scheduleRetry() {
@@ -286,7 +327,6 @@
 
   // ---- the clock -----------------------------------------------------------------------------
   var deadline = root.getAttribute("data-deadline") ? Date.parse(root.getAttribute("data-deadline")) : null;
-  var skew = Date.parse(root.getAttribute("data-server-now")) - Date.now();  // server time - device time
   var stopBefore = (parseInt(root.getAttribute("data-stop-before"), 10) || 5) * 1000;
   var clock = document.getElementById("countdown");
   var submitting = false;

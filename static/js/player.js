@@ -7,7 +7,8 @@
 //
 // Completion is the server's decision (app/courses/video.py): every few seconds, and on pause, end and
 // leaving the page, a heartbeat reports the stretches of media time actually played, [start, end], and
-// the position. A seek closes the current stretch, so jumping ahead counts for nothing. Heartbeats that
+// the position (the first one a second after playback starts: the server's wall clock starts there). A
+// seek closes the current stretch, so jumping ahead counts for nothing. Heartbeats that
 // fail for network reasons are merged into the next one; the server's merge makes repeats harmless.
 (function () {
   "use strict";
@@ -236,17 +237,39 @@
 
   // -- heartbeats --------------------------------------------------------------------------------
 
+  Player.prototype.tick = function () {
+    if (this.segStart !== null && !this.video.paused) { var t = this.last; this.close(t); this.open(t); }
+    this.send("tick");
+  };
+
   Player.prototype.startTimer = function () {
     var self = this;
     if (this.timer) { return; }
-    this.timer = window.setInterval(function () {
-      if (self.segStart !== null && !self.video.paused) { var t = self.last; self.close(t); self.open(t); }
-      self.send("tick");
-    }, (parseInt(this.data.interval, 10) || 5) * 1000);
+    if (!this.firstTicked) {
+      // The server's wall clock starts at the first heartbeat carrying a played stretch, and forgives only
+      // a couple of seconds: send that heartbeat soon after playback starts, not a whole period later.
+      this.firstTicked = true;
+      this.firstTick = window.setTimeout(function () { self.firstTick = null; self.tick(); },
+                                         (parseFloat(this.data.firstTick) || 1) * 1000);
+    }
+    this.timer = window.setInterval(function () { self.tick(); }, (parseInt(this.data.interval, 10) || 5) * 1000);
   };
 
   Player.prototype.stopTimer = function () {
     if (this.timer) { window.clearInterval(this.timer); this.timer = null; }
+    if (this.firstTick) { window.clearTimeout(this.firstTick); this.firstTick = null; }
+  };
+
+  // Enough was watched, but faster than the server's wall-clock rule allows so far (a heartbeat was lost,
+  // or the network was slow): once playback has stopped, ask again when the server says it may complete.
+  Player.prototype.retryLater = function (seconds) {
+    var self = this;
+    if (this.retry || this.destroyed) { return; }
+    this.retry = window.setTimeout(function () {
+      self.retry = null;
+      if (!self.video.paused || self.destroyed) { return; }  // playing: the ticks carry on
+      self.send("tick").then(function () { if (self.completed && self.video.ended) { self.reload(); } });
+    }, (seconds + 0.5) * 1000);
   };
 
   Player.prototype.send = function (event, leaving) {
@@ -287,6 +310,7 @@
   Player.prototype.update = function (result) {
     this.furthest = Math.max(this.furthest, result.furthest || 0);
     if (this.watchedBar) { this.watchedBar.value = result.watched_percent; }
+    if (!result.completed && result.wait_s > 0 && this.video.paused) { this.retryLater(result.wait_s); }
     if (result.completed) {
       this.completed = true;
       this.root.dataset.completed = "true";
@@ -358,6 +382,7 @@
     this.destroyed = true;
     this.close(this.sane(this.video.currentTime) ? this.video.currentTime : this.last);
     this.stopTimer();
+    if (this.retry) { window.clearTimeout(this.retry); this.retry = null; }
     if (this.started || this.pending.length) { this.send("hide", leaving !== false); }
     if (this.hls) { this.hls.destroy(); this.hls = null; }
   };

@@ -202,3 +202,95 @@ def test_instructor_builds_a_blueprint_exam(live_server: LiveServer, new_visit, 
     page.click("#publish-exam")
     expect(page.locator(".flash")).to_contain_text("已发布")
     shot(page, "04-published")
+
+
+def queued_saves(page):  # type: ignore[no-untyped-def]
+    return page.evaluate("(JSON.parse(localStorage.getItem('shixun-exam-' + document.getElementById('exam').dataset.attempt)"
+                         " || '{}').queue || [])")
+
+
+def saved_response(server: LiveServer, attempt_id: int, key: str):  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from app.exams.models import AttemptAnswer
+
+    with live_session(server) as session:
+        answer = session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id,
+                                                          AttemptAnswer.question_key == key)).first()
+        return None if answer is None else (answer.response, answer.seq)
+
+
+def test_an_answer_queued_offline_never_overwrites_a_newer_one(live_server: LiveServer, new_visit, shot) -> None:  # type: ignore[no-untyped-def]
+    """The kiosk loses the network and the trainee changes an answer there twice (queued); then answers the
+    same question on a phone. When the kiosk's queue is replayed (live, or after a reload) the phone's
+    newer answer stands, on the server and on both screens: every save the page sends carries a seq, and a
+    later answer on any device outranks an earlier one still queued on another."""
+    built = build_exam(live_server)
+    single = built.keys[0]
+    kiosk = new_visit("kiosk")
+    page = kiosk.new_page()
+    sign_in(page, built.username, public_device=True)
+    page.goto("/exams")
+    page.get_by_role("link", name=built.title).click()
+    page.click("#start-exam")
+    expect(page.locator("#exam")).to_be_visible()
+    attempt_id = int(page.locator("#exam").get_attribute("data-attempt") or 0)
+    page.locator(f"#q-{single} .xq-option", has_text="居中").click()
+    expect(state(page, single)).to_have_attribute("data-state", "saved")
+    first = saved_response(live_server, attempt_id, single)
+    assert first is not None and first[0] == "a"
+
+    # Offline on the kiosk: two changes, the last one waits on the device with its seq.
+    kiosk.context.set_offline(True)
+    page.locator(f"#q-{single} .xq-option", has_text="靠左").click()
+    page.locator(f"#q-{single} .xq-option", has_text="靠右").click()
+    expect(state(page, single)).to_have_attribute("data-state", "queued")
+    queued = queued_saves(page)
+    assert [(q["key"], q["response"]) for q in queued] == [(single, "c")]
+    assert isinstance(queued[0]["seq"], int) and queued[0]["seq"] > first[1]
+    shot(page, "01-kiosk-offline-queued")
+
+    # A little later, on a phone: the trainee answers the same question again.
+    page.wait_for_timeout(300)
+    phone = new_visit("phone")
+    other = phone.new_page()
+    sign_in(other, built.username)
+    other.goto("/exams")
+    other.get_by_role("link", name="继续作答").click()
+    expect(other.locator(f"#q-{single} input[value='a']")).to_be_checked()  # the kiosk's changes never arrived
+    other.locator(f"#q-{single} .xq-option", has_text="靠左").click()
+    expect(state(other, single)).to_have_attribute("data-state", "saved")
+    newer = saved_response(live_server, attempt_id, single)
+    assert newer is not None and newer[0] == "b" and newer[1] > queued[0]["seq"]
+
+    # The kiosk is back: its queued (older) answer is replayed and refused; the phone's is shown there.
+    with page.expect_response(lambda r: r.request.method == "PUT" and r.status == 409):
+        kiosk.context.set_offline(False)
+    expect(page.locator(f"#q-{single} input[value='b']")).to_be_checked()
+    expect(state(page, single)).to_have_text("已保存另一台设备上更新的答案")
+    assert queued_saves(page) == []
+    assert saved_response(live_server, attempt_id, single) == newer
+    shot(page, "02-kiosk-shows-the-newer-answer")
+
+    # Again, but the kiosk page is reloaded before its queue could be sent: the overtaken save is dropped.
+    kiosk.context.set_offline(True)
+    page.locator(f"#q-{single} .xq-option", has_text="居中").click()
+    expect(state(page, single)).to_have_attribute("data-state", "queued")
+    page.wait_for_timeout(300)
+    other.locator(f"#q-{single} .xq-option", has_text="靠右").click()
+    expect(state(other, single)).to_have_attribute("data-state", "saved")
+    newest = saved_response(live_server, attempt_id, single)
+    assert newest is not None and newest[0] == "c"
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.method) if "/answers/" in r.url else None)
+    kiosk.context.set_offline(False)
+    page.route("**/answers/**", lambda route: route.abort())  # the reload comes before any save gets through
+    page.reload()
+    expect(page.locator(f"#q-{single} input[value='c']")).to_be_checked()
+    assert queued_saves(page) == []
+    page.unroute("**/answers/**")
+    page.wait_for_timeout(500)
+    assert saved_response(live_server, attempt_id, single) == newest
+    shot(page, "03-kiosk-reloaded-shows-the-newest")
+    # Chromium logs each save that failed while the network was down, or was cut by the route; on purpose.
+    kiosk.errors[:] = [e for e in kiosk.errors if "ERR_INTERNET_DISCONNECTED" not in e and "ERR_FAILED" not in e]

@@ -79,10 +79,127 @@ def test_completion_needs_ninety_percent_of_distinct_seconds() -> None:
 
 
 def test_wall_clock_must_be_consistent_with_what_was_watched() -> None:
-    # 600 s watched cannot happen in less than 600 / 2.0 - 10 = 290 s of wall clock.
-    assert completion_verdict(600, 600, 289).reason == "too-fast"
-    assert completion_verdict(600, 600, 290).complete
-    assert completion_verdict(600, 600, 60).min_elapsed_s == 290
+    # 600 s watched cannot happen in less than 600 / 2.0 - 2 = 298 s of wall clock.
+    assert completion_verdict(600, 600, 297.9).reason == "too-fast"
+    assert completion_verdict(600, 600, 298).complete
+    assert completion_verdict(600, 600, 60).min_elapsed_s == 298
+    # The tolerance is the same for every length: it never buys more than 2 s, short video or long.
+    for length in (12, 60, 600, 3600, 36000):
+        assert completion_verdict(length, length, 0).min_elapsed_s == max(0.0, length / video.MAX_RATE - video.CLOCK_TOLERANCE_S)
+
+
+# -- forgeries and honest viewing, beat by beat ------------------------------------------------------
+
+Beat = tuple[float, list[tuple[float, float]]]  # (seconds after the first beat, intervals)
+
+
+def run(beats: list[Beat], duration: float, *, no_seek: bool = False, state: VideoState | None = None) -> video.Verdict:
+    """The verdict the server reaches at the last of `beats` (as record_heartbeat computes it)."""
+    state = state or VideoState()
+    for seq, (at, intervals) in enumerate(beats, start=1):
+        state = apply_beat(state, intervals, intervals[-1][1] if intervals else 0.0, session="forger01", seq=seq,
+                           now=T0 + timedelta(seconds=at), no_seek=no_seek, duration_s=duration)
+    return completion_verdict(state.watched_s, duration, video.elapsed_since_first(state, T0 + timedelta(seconds=beats[-1][0])))
+
+
+LENGTHS = [12.0, 60.0, 600.0, 3600.0]
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_one_forged_beat_never_completes(length: float) -> None:
+    assert run([(0, [(0, length)])], length).reason == "too-fast"
+    assert run([(0, [(0, length * 0.9)])], length).reason == "too-fast"  # just the 90 % needed
+    assert run([(0, [(0, length)])], length, no_seek=True).reason == "too-fast"
+
+
+def test_the_demo_clip_is_not_completed_by_one_beat() -> None:
+    # The issue's report: one heartbeat [[0, 12]] completed the 12 s demo clip at once.
+    assert not run([(0, [(0, 12)])], 12).complete
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_a_burst_of_beats_never_completes(length: float) -> None:
+    # The whole video in 10 s chunks, one beat every half second (10x faster than the fastest rate).
+    beats: list[Beat] = [(i * 0.5, [(start, min(start + 10, length))]) for i, start in enumerate(range(0, int(length), 10))]
+    assert run(beats, length).reason == "too-fast"
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_prime_then_claim_never_completes(length: float) -> None:
+    honest = length / video.MAX_RATE  # what watching the whole video at the fastest rate takes
+    # The issue's report: an empty beat, then the whole 60 s video 21 s later (the old rule: 60 / 2 - 10 = 20).
+    assert run([(0, []), (21, [(0, length)])], length).reason == "too-fast"
+    # However long ago the empty beat came: the clock starts at the first played second.
+    assert run([(0, []), (honest * 10, [(0, length)])], length).reason == "too-fast"
+    assert run([(0, [(3, 3)]), (honest * 10, [(0, length)])], length).reason == "too-fast"  # an empty interval neither
+    # A played second first, then the rest before watching it at the fastest rate could have: too fast.
+    claim_at = honest - video.CLOCK_TOLERANCE_S - 1
+    assert run([(0, [(0, 0.5)]), (claim_at, [(0.5, length)])], length).reason == "too-fast"
+    # Waiting as long as watching at the fastest rate takes is what it costs (the rule's stated bound).
+    assert run([(0, [(0, 0.5)]), (honest - video.CLOCK_TOLERANCE_S, [(0.5, length)])], length).complete
+
+
+def honest_beats(length: float, rate: float, *, first_latency: float = 0.5, pause_at: float | None = None,
+                 first_tick: float = video.FIRST_TICK_SECONDS) -> list[Beat]:
+    """What static/js/player.js sends for someone watching the whole video at `rate`: "play" (nothing played
+    yet), a tick `first_tick` s later, then every HEARTBEAT_SECONDS, and "ended". The first played beat arrives
+    `first_latency` s late and the last one at once (the jitter that works against the viewer)."""
+    beats: list[Beat] = [(0.0, [])]
+    wall, media = 0.0, 0.0
+    ticks = [first_tick, *[k * video.HEARTBEAT_SECONDS for k in range(1, int(length / rate / video.HEARTBEAT_SECONDS) + 2)]]
+    paused = 0.0
+    for tick in ticks:
+        tick += paused
+        step_end = min(length, media + (tick - wall) * rate)
+        if pause_at is not None and media < pause_at <= step_end:  # a five-minute pause: the clock runs on
+            beats.append((wall + (pause_at - media) / rate, [(media, pause_at)]))
+            wall, media = wall + (pause_at - media) / rate + 300, pause_at
+            paused += 300
+            continue
+        if step_end >= length:
+            beats.append((wall + (length - media) / rate, [(media, length)]))
+            break
+        beats.append((tick + (first_latency if not any(b[1] for b in beats) else 0.0), [(media, step_end)]))
+        wall, media = tick, step_end
+    return beats
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+@pytest.mark.parametrize("rate", [1.0, 1.25, 1.5, 2.0])
+def test_honest_viewing_completes_at_the_last_beat(length: float, rate: float) -> None:
+    beats = honest_beats(length, rate)
+    assert beats[-1][1][-1][1] == length and sum(e - s for _, ivs in beats for s, e in ivs) == pytest.approx(length)
+    assert run(beats, length).complete, beats[-3:]
+    assert run(beats, length, no_seek=True).complete
+    assert run(honest_beats(length, rate, pause_at=length / 2), length).complete
+
+
+def test_honest_viewing_at_the_fastest_rate_is_on_the_edge_the_tolerance_covers() -> None:
+    # At 2x with the first played beat 1 s after playback starts and half a second of jitter, the viewer is
+    # 1.5 s short of length / 2: within CLOCK_TOLERANCE_S. Faster than that is refused.
+    verdict = run(honest_beats(600, 2.0), 600)
+    assert verdict.complete
+    assert not run(honest_beats(600, 2.5), 600).complete
+
+
+def test_states_from_before_the_played_clock_keep_working() -> None:
+    # Written when the clock started at the first heartbeat: first_beat_at only.
+    started = {"watched": [[0, 300]], "watched_s": 300, "position": 300, "furthest": 300, "first_beat_at": T0.isoformat(),
+               "last_beat_at": (T0 + timedelta(seconds=150)).isoformat(), "beat": {"session": "old-player", "seq": 30}}
+    state = VideoState.from_state(started)
+    assert state.first_play_at == T0.isoformat()  # seconds were watched: their clock stays where it was
+    done = apply_beat(state, [(300, 600)], 600, session="old-player", seq=31, now=T0 + timedelta(seconds=300), no_seek=False,
+                      duration_s=600)
+    assert done.first_play_at == T0.isoformat() and done.to_state()["first_play_at"] == T0.isoformat()
+    assert completion_verdict(done.watched_s, 600, video.elapsed_since_first(done, T0 + timedelta(seconds=300))).complete
+    # Only an empty beat so far: the clock starts at the next played second, not at that beat.
+    primed = VideoState.from_state({"watched": [], "watched_s": 0, "position": 0, "furthest": 0, "first_beat_at": T0.isoformat(),
+                                    "last_beat_at": T0.isoformat(), "beat": {"session": "old-player", "seq": 1}})
+    assert primed.first_play_at is None
+    later = T0 + timedelta(hours=1)
+    claimed = apply_beat(primed, [(0, 600)], 600, session="old-player", seq=2, now=later, no_seek=False, duration_s=600)
+    assert claimed.first_play_at == later.isoformat() and claimed.first_beat_at == T0.isoformat()
+    assert not completion_verdict(claimed.watched_s, 600, video.elapsed_since_first(claimed, later)).complete
 
 
 def test_seeking_to_the_end_never_completes() -> None:
@@ -115,7 +232,7 @@ def test_replayed_heartbeats_change_nothing() -> None:
     # Another device (another player session) is believed: resume follows the latest device.
     other = apply_beat(state, [], 5, session="s2abcdefg", seq=0, now=T0 + timedelta(seconds=40), no_seek=False, duration_s=100)
     assert other.position == 5 and other.watched == state.watched
-    assert other.first_beat_at == T0.isoformat()
+    assert other.first_beat_at == T0.isoformat() and other.first_play_at == T0.isoformat()
 
 
 def test_no_seek_keeps_the_position_within_reach() -> None:

@@ -97,10 +97,12 @@ def post_beat(client: TestClient, vc: VideoCourse, intervals: list[list[float]],
                                            "rate": 1.0, "event": event})
 
 
-def backdate_first_beat(session: Session, vc: VideoCourse, seconds: float) -> None:
-    """Pretend the first heartbeat came `seconds` ago (wall clock cannot be waited for in a test)."""
+def backdate_first_beat(session: Session, vc: VideoCourse, seconds: float, *, key: str = "first_beat_at") -> None:
+    """Pretend the first heartbeat (or with key="first_play_at", the first played second) came `seconds` ago
+    (wall clock cannot be waited for in a test)."""
     row = session.exec(select(MaterialProgress).where(MaterialProgress.material_id == vc.video.id)).one()
-    row.state = {**row.state, "first_beat_at": (utcnow() - timedelta(seconds=seconds)).isoformat()}
+    session.refresh(row)
+    row.state = {**row.state, key: (utcnow() - timedelta(seconds=seconds)).isoformat()}
     session.add(row)
     session.commit()
 
@@ -161,7 +163,7 @@ def test_watching_completes_once_and_awards_hours_once(trainee_client: TestClien
     post_beat(trainee_client, vc, [], 0, seq=1, event="play")
     too_fast = post_beat(trainee_client, vc, [[0, 95]], 95, seq=2).json()
     assert too_fast["completed"] is False and too_fast["watched_s"] == 95  # 95 s of video within a second of wall clock
-    backdate_first_beat(session, vc, 60)  # 60 s >= 95 / 2.0 - 10
+    backdate_first_beat(session, vc, 60, key="first_play_at")  # 60 s >= 100 / 2.0 - 2
     done = post_beat(trainee_client, vc, [[95, 100]], 100, seq=3, event="ended").json()
     assert done["completed"] is True and done["just_completed"] is True and done["course_completed"] is True
     replay = post_beat(trainee_client, vc, [[95, 100]], 100, seq=3, event="ended").json()
@@ -170,6 +172,32 @@ def test_watching_completes_once_and_awards_hours_once(trainee_client: TestClien
     page = soup(trainee_client.get(f"/learn/lessons/{vc.lesson_id}?item=1"))
     assert page.find(id="material-done") is not None and page.find(id="lesson-complete") is not None
     assert page.find(id="video-player")["data-resume"] == "0.0"  # finished at the end: starts again from the beginning
+
+
+def test_prime_then_claim_does_not_complete(trainee_client: TestClient, vc: VideoCourse, session: Session, trainee: User) -> None:
+    # The issue's forgery: an empty heartbeat, and later one claiming the whole video. The clock starts at
+    # the first played second, so the hour since the empty beat buys nothing.
+    post_beat(trainee_client, vc, [], 0, seq=1, event="play")
+    backdate_first_beat(session, vc, 3600)
+    claim = post_beat(trainee_client, vc, [[0, 100]], 100, seq=2, event="ended").json()
+    assert claim["completed"] is False and claim["watched_s"] == 100
+    assert claim["wait_s"] == pytest.approx(100 / video.MAX_RATE - video.CLOCK_TOLERANCE_S, abs=1)  # the player asks again then
+    assert session.exec(select(HoursEntry).where(HoursEntry.user_id == trainee.id)).first() is None
+    # After as long as watching at 2x takes, a heartbeat (even an empty one) completes it.
+    backdate_first_beat(session, vc, 100 / video.MAX_RATE - video.CLOCK_TOLERANCE_S, key="first_play_at")
+    done = post_beat(trainee_client, vc, [], 100, seq=3).json()
+    assert done["completed"] is True and done["just_completed"] is True and done["wait_s"] == 0
+
+
+def test_one_beat_does_not_complete_a_short_clip(trainee_client: TestClient, vc: VideoCourse, session: Session) -> None:
+    asset = session.get(MediaAsset, vc.asset.id)
+    assert asset is not None
+    asset.duration_s = 12.0  # the demo clip's length
+    session.add(asset)
+    session.commit()
+    forged = post_beat(trainee_client, vc, [[0, 12]], 12, seq=1, event="ended").json()
+    assert forged["completed"] is False and forged["watched_percent"] == 100 and forged["wait_s"] > 0
+    assert soup(trainee_client.get(f"/learn/lessons/{vc.lesson_id}?item=1")).find(id="video-player")["data-first-tick"] == "1"
 
 
 def test_no_seek_ignores_stretches_beyond_the_furthest_point(trainee_client: TestClient, vc: VideoCourse, session: Session,

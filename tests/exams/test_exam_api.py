@@ -7,11 +7,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.accounts.models import Role
 from app.core.models import utcnow
-from app.exams.models import Attempt
+from app.exams.models import Attempt, AttemptEvent
 from tests.exams.attempt_helpers import MULTI, SINGLE, TF, fixed_paper, make_bank, make_question, published_exam
 from tests.factories import make_user
 from tests.helpers import api_token
@@ -94,6 +94,53 @@ def test_saves_stale_bad_shape_and_submit(client, session, setup) -> None:
     # The stale and late saves were logged although they answered 409 (their writes are kept).
     events = client.get(f"/api/v1/attempts/{attempt['id']}", headers=headers)
     assert events.status_code == 200 and events.json()["status"] == "finished"
+
+
+def test_an_old_queued_save_replayed_after_a_newer_one_leaves_the_newer(client, session, setup) -> None:
+    """What the exam page does: every save carries its seq (tenths of a second since the attempt started),
+    so an answer queued on an offline kiosk and replayed after the trainee answered again on a phone is
+    refused, and the phone's answer stands (on the API, on the page, in the log)."""
+    from bs4 import BeautifulSoup
+
+    from tests.helpers import csrf_from, login
+
+    exam, _qs = setup
+    login(client, "trainee1")
+    headers = {"X-CSRF-Token": csrf_from(client, "/")}
+    attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).json()
+    tf = next(q for q in attempt["questions"] if q["type"] == "true_false")
+    url = f"/api/v1/attempts/{attempt['id']}/answers/{tf['id']}"
+    assert client.put(url, headers=headers, json={"response": True, "seq": 12}).status_code == 200  # online, on the kiosk
+    # The kiosk goes offline; the trainee changes the answer there twice (queued: seq 340), then on a phone
+    # a minute later (seq 950, saved). The kiosk comes back and replays its queue.
+    assert client.put(url, headers=headers, json={"response": False, "seq": 950}).status_code == 200
+    replayed = client.put(url, headers=headers, json={"response": True, "seq": 340})
+    assert replayed.status_code == 409 and replayed.headers["content-type"].startswith(PROBLEM)
+    assert replayed.json()["type"].endswith("stale-save")
+    standing = client.get(f"/api/v1/attempts/{attempt['id']}", headers=headers).json()
+    assert standing["answers"][tf["id"]] is False and standing["seqs"][tf["id"]] == 950  # what the page then shows
+    page = BeautifulSoup(client.get(f"/exams/attempts/{attempt['id']}").text, "html.parser")
+    root = page.find(id="exam")
+    assert root["data-attempt-url"] == f"/api/v1/attempts/{attempt['id']}" and OFFSET.search(root["data-started-at"])
+    assert page.find(id=f"q-{tf['id']}")["data-seq"] == "950"  # a reloaded page counts on from the server's seq
+    log = [(e.kind, e.seq) for e in session.exec(select(AttemptEvent).where(AttemptEvent.attempt_id == int(attempt["id"]))
+                                                  .order_by(col(AttemptEvent.id))) if e.question_key == tf["id"]]
+    assert log == [("save", 12), ("save", 950), ("stale_save", 340)]
+
+
+def test_seq_is_optional_and_documented(client, session, setup) -> None:
+    """Integrators may leave seq out: their saves are ordered by receipt, as the OpenAPI description says."""
+    exam, _qs = setup
+    headers = api_token(client, "trainee1")
+    attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).json()
+    tf = next(q for q in attempt["questions"] if q["type"] == "true_false")
+    url = f"/api/v1/attempts/{attempt['id']}/answers/{tf['id']}"
+    assert [client.put(url, headers=headers, json={"response": r}).json()["seq"] for r in (True, False, True)] == [1, 2, 3]
+    spec = client.get("/openapi.json").json()
+    seq = spec["components"]["schemas"]["AnswerIn"]["properties"]["seq"]
+    assert "ordered by receipt" in seq["description"] and "must send it" in seq["description"]
+    operation = spec["paths"]["/api/v1/attempts/{attempt_id}/answers/{question_id}"]["put"]
+    assert "by receipt" in operation["description"]
 
 
 def test_save_after_the_deadline_is_409_and_closes(client, session, setup) -> None:

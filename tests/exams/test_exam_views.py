@@ -174,3 +174,48 @@ def test_demo_exams_are_idempotent(session) -> None:  # type: ignore[no-untyped-
     assert {exam_demo.PRACTICE, exam_demo.WEEKLY} <= titles and exam_demo.MONTHLY not in titles
     results = exams.results_of(session, accounts.get_user_by_username(session, "trainee5"))
     assert len(results) == 1 and results[0][0].score is not None
+
+
+def test_demo_recurring_exams_have_an_open_edition_for_each_tier(session) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sqlmodel import func
+
+    from app.accounts import demo as accounts_demo
+    from app.accounts import service as accounts
+    from app.core.models import utcnow
+    from app.exams import exam_demo, exams, schedules
+    from app.exams.models import ExamSchedule
+
+    accounts_demo.seed(session)
+    first = exam_demo.seed(session)
+    assert first["exam_schedules_created"] == 5 and first["exam_editions_published"] == 5
+    rows = session.exec(select(ExamSchedule)).all()
+    assert {r.kind for r in rows} == {"daily", "weekly", "monthly"}
+    assert {r.tier for r in rows if r.kind == "daily"} == {"decision", "management", "execution"}
+    counted = session.exec(select(func.count()).select_from(Exam)).one()
+    again = exam_demo.seed(session)  # `make run` twice changes nothing
+    assert again["exam_schedules_created"] == 0 and again["exam_editions_published"] == 0
+    assert session.exec(select(func.count()).select_from(Exam)).one() == counted
+
+    now = utcnow()
+
+    def recurring_titles(username: str, at: object = None) -> set[str]:
+        user = accounts.get_user_by_username(session, username)
+        return {o.exam.title for o in exams.exams_open_for(session, user, at) if o.exam.schedule_id is not None}  # type: ignore[arg-type]
+
+    today = now.astimezone(schedules.DISPLAY_TZ).date().isoformat()
+    execution = recurring_titles("trainee")  # the execution tier
+    assert f"日考：会议服务（执行层）（{today}）" in execution
+    assert {t.split("（")[0] for t in execution} == {"日考：会议服务", "周考：会议服务综合", "月考：安全保卫与设施节能"}
+    assert f"日考：食堂与保洁（管理层）（{today}）" in recurring_titles("instructor")  # management tier: its own daily
+
+    # The worker's periodic job a day later: tomorrow's daily editions (and the next week's or month's when
+    # the day crosses into one), each exactly once.
+    tomorrow = now + timedelta(days=1)
+    changed = [r for r in rows if schedules._edition_of(r, tomorrow).key != schedules._edition_of(r, now).key]  # type: ignore[union-attr]
+    published = schedules.publish_due_editions(session, now=tomorrow)
+    assert len(published) == len(changed) >= 3
+    assert schedules.publish_due_editions(session, now=tomorrow + timedelta(minutes=5)) == []
+    key = tomorrow.astimezone(schedules.DISPLAY_TZ).date().isoformat()
+    assert f"日考：会议服务（执行层）（{key}）" in recurring_titles("trainee", tomorrow)
