@@ -1,0 +1,337 @@
+"""The access matrix: one entry per route of the app, by route name.
+
+A route whose path names rows (`{paper_id}`, `{bank_id}` + `{question_id}`, …) has one or more `Entry`s:
+which kind of row the ids name (EXPECT's kinds), the action the route needs, how to fill every path
+parameter from the world, and a body that passes FastAPI's validation so that the request reaches the
+service's scoped load (a 409/422 answered after the load proves the row was reached). A route without
+ids has a `NoId` that says why the matrix has nothing to ask of it.
+
+Answers (test_matrix.py): a role the route's own rule refuses gets 403; a relation the policy refuses
+gets `refused` (404: the row reads as missing), or `readable_refused` where a documented PermissionDenied
+applies to a row the caller may read but not act on; anything allowed answers neither 401, 403 nor 404,
+and below 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from app.core.models import utcnow
+from tests.access.world import RENDITION, Bundle, StandardRows, World
+
+GIFT = "::Q1:: 桌签应如何摆放？{=居中 ~靠左}\n".encode()
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """One cell: the world, the acting role and the relation, and the rows the relation names."""
+
+    w: World
+    role: str
+    rel: str
+
+    @property
+    def b(self) -> Bundle:
+        return self.w.bundle(self.role, self.rel)
+
+    @property
+    def std(self) -> StandardRows:
+        return self.w.standards[self.rel]
+
+    @property
+    def unit_id(self) -> int:
+        return self.w.unit(self.role, self.rel).id or 0
+
+    @property
+    def user_id(self) -> int:
+        return (self.w.actors[self.role] if self.rel == "own" else self.b.owner).id or 0
+
+    @property
+    def curriculum_id(self) -> int:
+        return (self.w.city_curriculum if self.rel == "city" else self.b.curriculum).id or 0
+
+
+Params = Callable[[Ctx], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    action: str | tuple[str, ...]  # a tuple: any one of them grants
+    path: Params
+    form: Params | None = None  # pages: form fields (the CSRF token is sent as a header)
+    json: Params | None = None  # API: a JSON body
+    files: Params | None = None  # multipart files
+    also: tuple[tuple[str, str], ...] = ()  # further (kind, action) the same relation must allow
+    refused: int = 404
+    readable_refused: int | None = None  # a documented PermissionDenied for a row the caller may read
+    label: str = ""  # tells apart several entries of one route
+    known: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (role, relation) → finding: xfail
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return self.action if isinstance(self.action, tuple) else (self.action,)
+
+
+@dataclass(frozen=True)
+class NoId:
+    reason: str
+
+
+def _p(**names: Callable[[Ctx], Any]) -> Params:
+    return lambda c: {name: get(c) for name, get in names.items()}
+
+
+def _const(**values: Any) -> Params:
+    return lambda _c: values
+
+
+LIST = "a list: filtered by the policy's WHERE clause (Policy.select); covered by the domain's service tests"
+CREATE = "creates a row: what it builds on (a paper, a bank, a unit) is named in the body and checked by the service tests"
+OWN_ONLY = "the caller's own data only (no id in the path)"
+STATIC = "no row: a static page, form or template"
+
+# Path parameter fillers.
+USER = _p(user_id=lambda c: c.user_id)
+UNIT = _p(unit_id=lambda c: c.unit_id)
+STANDARD = _p(standard_id=lambda c: c.std.standard.id)
+VERSION = _p(version_id=lambda c: c.std.version.id)
+CLAUSE = _p(clause_id=lambda c: c.std.clause.id)
+CURRICULUM = _p(curriculum_id=lambda c: c.curriculum_id)
+COURSE = _p(course_id=lambda c: c.b.course.id)
+MODULE = _p(module_id=lambda c: c.b.module.id)
+LESSON = _p(lesson_id=lambda c: c.b.lesson.id)
+MATERIAL = _p(material_id=lambda c: c.b.text.id)
+ASSET = _p(asset_id=lambda c: c.b.asset.id)
+MEDIA = _p(media_id=lambda c: c.b.asset.id)
+UPLOAD = _p(upload_id=lambda c: c.b.upload.id)
+BANK = _p(bank_id=lambda c: c.b.bank.id)
+QUESTION = _p(question_id=lambda c: c.b.question.id)
+BANK_QUESTION = _p(bank_id=lambda c: c.b.bank.id, question_id=lambda c: c.b.question.id)
+EXAM = _p(exam_id=lambda c: c.b.exam.id)
+PAPER = _p(paper_id=lambda c: c.b.paper.id)
+BLUEPRINT = _p(paper_id=lambda c: c.b.blueprint.id)
+ATTEMPT = _p(attempt_id=lambda c: c.b.attempt.id)
+FINISHED = _p(attempt_id=lambda c: c.b.finished.id)
+
+
+def _item(kind: str) -> Params:
+    return {"module": _p(kind=lambda _c: "module", item_id=lambda c: c.b.module.id),
+            "lesson": _p(kind=lambda _c: "lesson", item_id=lambda c: c.b.lesson.id),
+            "material": _p(kind=lambda _c: "material", item_id=lambda c: c.b.text.id)}[kind]
+
+
+def _user_form(c: Ctx) -> dict[str, Any]:
+    target = c.w.actors[c.role] if c.rel == "own" else c.b.owner
+    return {"display_name": "改过的名字", "org_unit_id": str(target.org_unit_id), "tier": target.tier, "roles": sorted(target.roles)}
+
+
+def _exam_form(c: Ctx) -> dict[str, Any]:
+    now = utcnow() + timedelta(hours=8)  # the form's times are Shanghai's
+    return {"title": "业务比武（改）", "kind": "competition", "paper_id": str(c.b.paper.id),
+            "opens_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            "closes_at": (now + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M"), "attempts_allowed": "",
+            "pass_percent": "60", "results_policy": "immediately", "org_unit_id": str(c.b.unit.id)}
+
+
+TEXT_MATERIAL = {"kind": "text", "title": "要点（改）", "html": "<p>桌签应居中摆放。</p>"}
+TF_QUESTION_FORM = {"type": "true_false", "stem": "桌签应居中摆放。", "tf_correct": "true", "points": "1", "difficulty": "3"}
+
+MATRIX: dict[str, list[Entry] | NoId] = {
+    # -- operations, sign-in, the caller's own pages ------------------------------------------------
+    "ops:healthz": NoId(STATIC), "ops:readyz": NoId(STATIC), "ops:api_docs": NoId(STATIC),
+    "ops:audit": NoId(LIST), "ops:jobs": NoId(LIST),
+    "accounts:login": NoId(STATIC), "accounts:login_submit": NoId("signing in: tests/accounts/test_auth.py"),
+    "accounts:logout": NoId(OWN_ONLY), "accounts:password": NoId(OWN_ONLY), "accounts:password_submit": NoId(OWN_ONLY),
+    "accounts:set_locale": NoId(OWN_ONLY), "accounts:sessions": NoId(OWN_ONLY),
+    "accounts:sessions_revoke_others": NoId(OWN_ONLY),
+    "accounts:kiosk": NoId(STATIC), "accounts:kiosk_submit": NoId("registers this browser as a kiosk: admin only, no row"),
+    "home:index": NoId(OWN_ONLY), "home:admin_overview": NoId(LIST),
+    "api:auth_token": NoId("signing in: tests/accounts/test_auth.py"), "api:me": NoId(OWN_ONLY),
+
+    # -- users and org units ------------------------------------------------------------------------
+    "accounts:admin_users": NoId(LIST), "accounts:admin_user_new": NoId(STATIC),
+    "accounts:admin_user_create": NoId(CREATE), "api:users": NoId(LIST), "api:users_create": NoId(CREATE),
+    "accounts:admin_user": [Entry("user", "read", USER)],
+    "accounts:admin_user_update": [Entry("user", "change", USER, form=_user_form)],
+    "accounts:admin_user_active": [Entry("user", "change", USER, form=_const(active="true"))],
+    "accounts:admin_user_password": [Entry("user", "change", USER)],
+    "api:user": [Entry("user", "read", USER)],
+    "api:user_update": [Entry("user", "change", USER, json=_const(display_name="改过的名字"))],
+    "accounts:admin_units": NoId(LIST), "accounts:admin_unit_create": NoId(CREATE),
+    "api:org_units": NoId(LIST), "api:org_units_create": NoId(CREATE),
+    "accounts:admin_unit": [Entry("org_unit", "read", UNIT)],
+    "accounts:admin_unit_update": [Entry("org_unit", "change", UNIT, form=_const(name="改过的单位名"))],
+    "accounts:admin_unit_active": [Entry("org_unit", "change", UNIT, form=_const(active="true"))],
+    "accounts:admin_import": NoId(STATIC), "accounts:admin_import_template": NoId(STATIC),
+    "accounts:admin_import_submit": NoId(CREATE), "api:users_import": NoId(CREATE),
+    "accounts:admin_import_job": [Entry("job", "read", _p(job_id=lambda c: c.b.account_job.id))],
+    "api:users_import_job": [Entry("job", "read", _p(job_id=lambda c: c.b.account_job.id))],
+
+    # -- standards ----------------------------------------------------------------------------------
+    "standards:list": NoId(LIST), "standards:new": NoId(STATIC), "standards:create": NoId(CREATE),
+    "standards:reviews": NoId(LIST), "api:standards": NoId(LIST), "api:standards_search": NoId(LIST),
+    "api:standards_create": NoId(CREATE), "api:standards_reviews": NoId(LIST),
+    "standards:edit": [Entry("standard", "change", STANDARD)],
+    "standards:update": [Entry("standard", "change", STANDARD, form=lambda c: {
+        "code": c.std.standard.code, "title": "改过的标题", "category": c.std.standard.category, "level": c.std.standard.level})],
+    "standards:review_done": [Entry("review_item", "change", _p(item_id=lambda c: c.b.review.id), form=_const(note="已核对"))],
+    "standards:detail": [Entry("standard", "read", STANDARD)],
+    "standards:version_create": [Entry("standard", "change", STANDARD, form=_const(label="矩阵版", code="Q/MATRIX 999—2026"))],
+    "standards:transition": [Entry("version", "change", VERSION, form=_const(action="revise"))],
+    "standards:version_edit": [Entry("version", "change", VERSION)],
+    "standards:import": [Entry("version", "change", VERSION, form=_const(text="9 附则\n本文件自发布之日起实施。\n"))],
+    "standards:clause_add": [Entry("version", "change", VERSION, form=_const(number="9", title="附则", body="自发布之日起实施。"))],
+    "standards:clause_update": [Entry("clause", "change", CLAUSE, form=_const(title="范围（改）", body="改过的条文。"))],
+    "standards:clause_delete": [Entry("clause", "change", CLAUSE)],
+    "api:standard": [Entry("standard", "read", STANDARD)],
+    "api:standards_version_create": [Entry("standard", "change", STANDARD, json=_const(label="矩阵版", code="Q/MATRIX 999—2026"))],
+    "api:standards_clauses": [Entry("version", "read", VERSION)],
+    "api:standards_import": [Entry("version", "change", VERSION, json=_const(text="9 附则\n本文件自发布之日起实施。\n"))],
+    "api:standards_transition": [Entry("version", "change", VERSION, json=_const(action="revise"))],
+
+    # -- learning (the trainee's side of a course: their enrolment) ----------------------------------
+    "courses:my_learning_fragment": NoId(OWN_ONLY), "api:my_learning": NoId(OWN_ONLY),
+    "courses:course": [Entry("enrolment", "take", COURSE)],
+    "courses:start": [Entry("enrolment", "take", COURSE)],
+    "courses:lesson": [Entry("enrolment", "take", LESSON)],
+    "courses:mark_read": [Entry("enrolment", "take", _p(lesson_id=lambda c: c.b.lesson.id, material_id=lambda c: c.b.text.id))],
+    "courses:page_seen": [Entry("enrolment", "take", _p(lesson_id=lambda c: c.b.lesson.id, material_id=lambda c: c.b.book.id,
+                                                        page=lambda _c: 0))],
+    "courses:video_heartbeat": [Entry("enrolment", "take", _p(lesson_id=lambda c: c.b.video_lesson.id,
+                                                              material_id=lambda c: c.b.video.id),
+                                      json=_const(session="matrix-session", seq=1, position=0, intervals=[], event="play"))],
+    "courses:subtitles": [Entry("enrolment", "take", _p(lesson_id=lambda c: c.b.video_lesson.id, material_id=lambda c: c.b.video.id,
+                                                        index=lambda _c: 0))],
+
+    # -- authoring courses and curricula -------------------------------------------------------------
+    "author:courses": NoId(LIST), "author:curriculum_create": NoId(CREATE), "author:course_create": NoId(CREATE),
+    "author:picture_book_rows": NoId("a picker of the caller's visible media: filtered by ASSET's READ rule"),
+    "author:clause_search": NoId(LIST), "author:progress": NoId(LIST), "author:progress_export": NoId(LIST),
+    "api:curricula": NoId(LIST), "api:curriculum_create": NoId(CREATE), "api:courses": NoId(LIST),
+    "api:course_create": NoId(CREATE), "api:enrolments": NoId(LIST), "api:progress": NoId(LIST),
+    "author:curriculum_update": [Entry("curriculum", "change", CURRICULUM, form=lambda c: {
+        "title": "课程体系（改）", "tier": "execution", "description": "",
+        "org_unit_id": "" if c.rel == "city" else str(c.b.curriculum.org_unit_id)})],
+    "author:curriculum_archive": [Entry("curriculum", "change", CURRICULUM, form=_const(active="0"))],
+    "api:curriculum_update": [Entry("curriculum", "change", CURRICULUM, json=_const(title="课程体系（改）"))],
+    "api:curriculum_archive": [Entry("curriculum", "change", CURRICULUM)],
+    "api:curriculum_restore": [Entry("curriculum", "change", CURRICULUM)],
+    "author:editor": [Entry("course", "change", COURSE)],
+    "author:course_update": [Entry("course", "change", COURSE, form=lambda c: {
+        "title": "会议服务（改）", "hours": "1", "is_required": "1", "curriculum_id": str(c.b.course.curriculum_id)})],
+    "author:module_add": [Entry("course", "change", COURSE, form=_const(title="新模块"))],
+    "author:lesson_add": [Entry("module", "change", MODULE, form=lambda c: {"course_id": str(c.b.course.id), "title": "新课"})],
+    "author:material_add": [Entry("lesson", "change", LESSON, form=lambda c: {**TEXT_MATERIAL, "course_id": str(c.b.course.id)})],
+    "author:material_new": [Entry("lesson", "change", LESSON)],
+    "author:material_edit": [Entry("material", "change", MATERIAL)],
+    "author:material_update": [Entry("material", "change", MATERIAL, form=lambda c: {**TEXT_MATERIAL, "course_id": str(c.b.course.id)})],
+    "author:title": [Entry(kind, "change", _item(kind), label=kind) for kind in ("module", "lesson", "material")],
+    "author:title_save": [Entry(kind, "change", _item(kind), form=_const(title="新标题"), label=kind)
+                          for kind in ("module", "lesson", "material")],
+    "author:remove": [Entry(kind, "change", _item(kind), label=kind) for kind in ("module", "lesson", "material")],
+    "author:reorder": [Entry("course", "change", COURSE, form=lambda c: {"scope": "modules", "ids": [str(c.b.module.id)]})],
+    "author:move": [Entry("course", "change", COURSE, form=lambda c: {"scope": "modules", "item_id": str(c.b.module.id),
+                                                                      "direction": "up"})],
+    "author:move_to": [Entry("lesson", "change", _item("lesson"), form=lambda c: {"parent_id": str(c.b.module.id)}, label="lesson"),
+                       Entry("material", "change", _item("material"), form=lambda c: {"parent_id": str(c.b.video_lesson.id)},
+                             label="material")],
+    "author:preview": [Entry("course", "change", COURSE)],
+    "author:publish": [Entry("course", "change", COURSE, form=_const(note="矩阵"))],
+    "api:course": [Entry("course", "read", COURSE)],
+    "api:course_publish": [Entry("course", "change", COURSE, json=_const(note="矩阵"))],
+    "api:lesson_move": [Entry("lesson", "change", LESSON, json=lambda c: {"module_id": c.b.module.id})],
+    "api:material_move": [Entry("material", "change", MATERIAL, json=lambda c: {"lesson_id": c.b.video_lesson.id})],
+    # whom to enrol is a second question (USER's rule): nobody is named, so the answer after the load is 422
+    "api:course_enrol": [Entry("course", "use", COURSE, json=_const(user_ids=[]))],
+
+    # -- media ----------------------------------------------------------------------------------------
+    "media:list": NoId(LIST), "media:uploader": NoId(STATIC), "api:media_create": NoId(CREATE),
+    "api:media_list": NoId(LIST), "api:media_upload_create": NoId(CREATE),
+    "media:detail": [Entry("media", "read", ASSET)],
+    "media:status": [Entry("media", "read", ASSET)],
+    # media.service.get_changeable: staff who may see an asset but not change it get PermissionDenied
+    "media:retry": [Entry("media", "change", ASSET, readable_refused=403)],
+    "media:cancel": [Entry("media", "change", ASSET, readable_refused=403)],
+    "media:original": [Entry("media", "read", ASSET)],
+    "media:file": [Entry("media", "read", _p(asset_id=lambda c: c.b.asset.id, path=lambda _c: RENDITION))],
+    "api:media": [Entry("media", "read", MEDIA)],
+    "api:media_retry": [Entry("media", "change", MEDIA, readable_refused=403)],
+    "api:media_cancel": [Entry("media", "change", MEDIA, readable_refused=403)],
+    "api:media_upload": [Entry("upload", "change", UPLOAD)],
+    "api:media_upload_chunk": [Entry("upload", "change", UPLOAD)],
+    "api:media_upload_complete": [Entry("upload", "change", UPLOAD)],
+
+    # -- question banks -------------------------------------------------------------------------------
+    "api:question_bank_template": NoId(STATIC), "api:question_banks": NoId(LIST), "api:question_bank_create": NoId(CREATE),
+    "bank:list": NoId(LIST), "bank:create": NoId(CREATE), "bank:template": NoId(STATIC),
+    "api:question_bank": [Entry("bank", "read", BANK)],
+    "api:question_bank_update": [Entry("bank", "change", BANK, json=_const(name="题库（改）"))],
+    "api:question_bank_archive": [Entry("bank", "change", BANK)],
+    "api:question_bank_restore": [Entry("bank", "change", BANK)],
+    "api:bank_questions": [Entry("bank", "read", BANK)],
+    "api:bank_question_create": [Entry("bank", "change", BANK, json=_const(
+        type="true_false", stem="桌签应居中摆放。", config={"type": "true_false", "correct": True}))],
+    "api:question": [Entry("question", "read", QUESTION)],
+    "api:question_update": [Entry("question", "change", QUESTION, json=_const(stem="桌签应如何摆放？（改）"))],
+    "api:bank_import": [Entry("bank", "change", BANK, form=_const(format="gift", dry_run="true"),
+                              files=_const(file=("q.gift", GIFT, "text/plain")))],
+    "api:bank_import_job": [Entry("job", "read", _p(bank_id=lambda c: c.b.bank.id, job_id=lambda c: c.b.bank_job.id),
+                                  also=(("bank", "read"),))],
+    "api:bank_export": [Entry("bank", "read", BANK)],
+    "bank:detail": [Entry("bank", "read", BANK)],
+    "bank:update": [Entry("bank", "change", BANK, form=_const(name="题库（改）", description=""))],
+    "bank:archive": [Entry("bank", "change", BANK, form=_const(archived="1"))],
+    "bank:export": [Entry("bank", "read", BANK)],
+    "bank:question_new": [Entry("bank", "change", BANK)],
+    "bank:question_create": [Entry("bank", "change", BANK, form=_const(**TF_QUESTION_FORM))],
+    "bank:question_edit": [Entry("question", "change", BANK_QUESTION)],
+    "bank:question_update": [Entry("question", "change", BANK_QUESTION, form=_const(
+        type="single_choice", stem="桌签应如何摆放？（改）", points="1", difficulty="3", opt_id=["a", "b", "c"],
+        opt_text=["居中", "靠左", "靠右"], opt_correct=["a"]))],
+    "bank:question_status": [Entry("question", "change", BANK_QUESTION, form=_const(status="retired"))],
+    "bank:import": [Entry("bank", "change", BANK)],
+    "bank:import_preview": [Entry("bank", "change", BANK, form=_const(format="gift"), files=_const(file=("q.gift", GIFT, "text/plain")))],
+    "bank:import_confirm": [Entry("bank", "change", BANK, form=_const(token="A" * 22, format="gift", filename="q.gift"))],
+    "bank:import_job": [Entry("job", "read", _p(bank_id=lambda c: c.b.bank.id, job_id=lambda c: c.b.bank_job.id),
+                              also=(("bank", "read"),))],
+
+    # -- exams: taking them -----------------------------------------------------------------------
+    "exams:api_list": NoId(LIST), "exams:my": NoId(OWN_ONLY), "exams:notebook": NoId(OWN_ONLY),
+    "exams:api_start": [Entry("exam", "take", EXAM)],
+    "exams:intro": [Entry("exam", "take", EXAM)],
+    "exams:start": [Entry("exam", "take", EXAM)],
+    "exams:api_attempt": [Entry("attempt", "read", ATTEMPT)],
+    "exams:api_attempt_status": [Entry("attempt", "read", ATTEMPT)],
+    "exams:api_save": [Entry("attempt", "take", _p(attempt_id=lambda c: c.b.attempt.id, question_id=lambda c: c.b.question_key),
+                             json=_const(response="a", seq=1000))],
+    "exams:api_submit": [Entry("attempt", "take", ATTEMPT)],
+    "exams:take": [Entry("attempt", "take", ATTEMPT)],
+    "exams:result": [Entry("attempt", "read", FINISHED)],
+    "exams:notebook_answer": [Entry("notebook", "take", _p(entry_id=lambda c: c.b.entry.id), form=_const(response='"a"'))],
+    # a leaderboard: staff who may read the exam, or a trainee who may take it
+    "exams:leaderboard": [Entry("exam", ("read", "take"), EXAM)],
+
+    # -- exams: staff ---------------------------------------------------------------------------------
+    "exams:grading": NoId(LIST), "exams:regrade": NoId("a question id in the query: QUESTION's GRADE rule, tests/exams"),
+    "exams:regrade_run": NoId("a question id in the form: QUESTION's GRADE rule, tests/exams"),
+    "exams:author_list": NoId(LIST), "exams:author_new": NoId(STATIC), "exams:author_create": NoId(CREATE),
+    "exams:paper_create": NoId(CREATE), "exams:schedules": NoId(LIST), "exams:schedule_create": NoId(CREATE),
+    "exams:grade": [Entry("answer", "grade", _p(answer_id=lambda c: c.b.answer.id), form=_const(points="1", note="矩阵"))],
+    "exams:attempts": [Entry("exam", "read", EXAM)],
+    "exams:attempt_log": [Entry("attempt", "read", FINISHED)],
+    "exams:author_edit": [Entry("exam", "change", EXAM)],
+    "exams:author_update": [Entry("exam", "change", EXAM, form=_exam_form)],
+    "exams:author_publish": [Entry("exam", "change", EXAM)],
+    "exams:author_archive": [Entry("exam", "change", EXAM)],
+    "exams:paper": [Entry("paper", "read", PAPER)],
+    "exams:paper_items": [Entry("paper", "change", PAPER, form=lambda c: {"question_ids": f"{c.b.question.id},{c.b.essay.id}"})],
+    "exams:paper_rule_add": [Entry("paper", "change", BLUEPRINT, form=_const(count="1", points="1"))],
+    "exams:paper_rule_delete": [Entry("paper", "change", _p(paper_id=lambda c: c.b.blueprint.id, rule_id=lambda c: c.b.rule.id))],
+    "exams:statistics": [Entry("exam", "read", EXAM)],
+    "exams:statistics_export": [Entry("exam", "read", EXAM)],
+    "exams:schedule_active": [Entry("schedule", "change", _p(schedule_id=lambda c: c.b.schedule.id), form=_const(active="0"))],
+}
