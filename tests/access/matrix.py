@@ -19,9 +19,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from app.accounts.models import OrgUnit, User
 from app.core.models import utcnow
+from app.courses.models import Course, Curriculum, Enrolment, Material
+from app.exams.models import Exam, ExamSchedule, Paper, PaperItem, Question
 from tests.access.world import RENDITION, Bundle, StandardRows, World
 
+NO_SUCH_ID = 2_000_000_000
 GIFT = "::Q1:: 桌签应如何摆放？{=居中 ~靠左}\n".encode()
 
 
@@ -32,6 +39,18 @@ class Ctx:
     w: World
     role: str
     rel: str
+    missing: bool = False  # body ids: name a row that does not exist instead (the answer a refusal must equal)
+
+    @property
+    def mine(self) -> Bundle:
+        """The acting user's own bundle: the row a body-id entry's path names."""
+        return self.w.bundle(self.role, "own")
+
+    def ref(self, row_id: Any) -> Any:
+        """A body id of the relation's row, or of no row at all in the `missing` request."""
+        if not self.missing:
+            return row_id
+        return "nosuchrow" if isinstance(row_id, str) else NO_SUCH_ID
 
     @property
     def b(self) -> Bundle:
@@ -65,11 +84,16 @@ class Entry:
     form: Params | None = None  # pages: form fields (the CSRF token is sent as a header)
     json: Params | None = None  # API: a JSON body
     files: Params | None = None  # multipart files
+    query: Params | None = None  # query parameters
     also: tuple[tuple[str, str], ...] = ()  # further (kind, action) the same relation must allow
     refused: int = 404
     readable_refused: int | None = None  # a documented PermissionDenied for a row the caller may read
     label: str = ""  # tells apart several entries of one route
     known: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (role, relation) → finding: xfail
+    # Body ids: the relation names a row in the body (the path names the caller's own). Allowed: the write
+    # landed (this query on the connection says so) and the answer is below 400. Refused: it did not land
+    # and the answer is the one for an id of no row at all (existence does not leak).
+    landed: Callable[[Ctx, Connection], bool] | None = None
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -129,17 +153,41 @@ def _user_form(c: Ctx) -> dict[str, Any]:
     return {"display_name": "改过的名字", "org_unit_id": str(target.org_unit_id), "tier": target.tier, "roles": sorted(target.roles)}
 
 
-def _exam_form(c: Ctx) -> dict[str, Any]:
+def _exam_form(c: Ctx, *, kind: str = "competition", paper_id: Any = None, unit_id: Any = None) -> dict[str, Any]:
     now = utcnow() + timedelta(hours=8)  # the form's times are Shanghai's
-    return {"title": "业务比武（改）", "kind": "competition", "paper_id": str(c.b.paper.id),
+    return {"title": MARK, "kind": kind, "paper_id": str(paper_id or c.b.paper.id),
             "opens_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
             "closes_at": (now + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M"), "attempts_allowed": "",
-            "pass_percent": "60", "results_policy": "immediately", "org_unit_id": str(c.b.unit.id)}
+            "pass_percent": "60", "results_policy": "immediately", "org_unit_id": str(unit_id or c.b.unit.id)}
+
+
+MARK = "矩阵写入"  # the title of whatever a body-id entry creates, to find it afterwards
+
+
+def _exists(conn: Connection, stmt: Any) -> bool:
+    return conn.execute(sa.select(stmt.exists())).scalar() is True
+
+
+def _titled(model: Any, **equal: Any) -> Callable[[Ctx, Connection], bool]:
+    """Landed: a row of `model` titled MARK exists, with these columns equal to the ids the callables give."""
+    def landed(c: Ctx, conn: Connection) -> bool:
+        stmt = sa.select(model.id).where(model.title == MARK, *(getattr(model, k) == get(c) for k, get in equal.items()))
+        return _exists(conn, stmt)
+    return landed
+
+
+def _row_has(model: Any, row: Callable[[Ctx], Any], **equal: Callable[[Ctx], Any]) -> Callable[[Ctx, Connection], bool]:
+    """Landed: the caller's row now has these column values."""
+    def landed(c: Ctx, conn: Connection) -> bool:
+        stmt = sa.select(model.id).where(model.id == row(c), *(getattr(model, k) == get(c) for k, get in equal.items()))
+        return _exists(conn, stmt)
+    return landed
 
 
 TEXT_MATERIAL = {"kind": "text", "title": "要点（改）", "html": "<p>桌签应居中摆放。</p>"}
 TF_QUESTION_FORM = {"type": "true_false", "stem": "桌签应居中摆放。", "tf_correct": "true", "points": "1", "difficulty": "3"}
 
+# `[]`: the route's ids are in its body only; its entries are in BODY_IDS (below), merged in.
 MATRIX: dict[str, list[Entry] | NoId] = {
     # -- operations, sign-in, the caller's own pages ------------------------------------------------
     "ops:healthz": NoId(STATIC), "ops:readyz": NoId(STATIC), "ops:api_docs": NoId(STATIC),
@@ -154,15 +202,15 @@ MATRIX: dict[str, list[Entry] | NoId] = {
 
     # -- users and org units ------------------------------------------------------------------------
     "accounts:admin_users": NoId(LIST), "accounts:admin_user_new": NoId(STATIC),
-    "accounts:admin_user_create": NoId(CREATE), "api:users": NoId(LIST), "api:users_create": NoId(CREATE),
+    "accounts:admin_user_create": [], "api:users": NoId(LIST), "api:users_create": [],
     "accounts:admin_user": [Entry("user", "read", USER)],
     "accounts:admin_user_update": [Entry("user", "change", USER, form=_user_form)],
     "accounts:admin_user_active": [Entry("user", "change", USER, form=_const(active="true"))],
     "accounts:admin_user_password": [Entry("user", "change", USER)],
     "api:user": [Entry("user", "read", USER)],
     "api:user_update": [Entry("user", "change", USER, json=_const(display_name="改过的名字"))],
-    "accounts:admin_units": NoId(LIST), "accounts:admin_unit_create": NoId(CREATE),
-    "api:org_units": NoId(LIST), "api:org_units_create": NoId(CREATE),
+    "accounts:admin_units": NoId(LIST), "accounts:admin_unit_create": [],
+    "api:org_units": NoId(LIST), "api:org_units_create": [],
     "accounts:admin_unit": [Entry("org_unit", "read", UNIT)],
     "accounts:admin_unit_update": [Entry("org_unit", "change", UNIT, form=_const(name="改过的单位名"))],
     "accounts:admin_unit_active": [Entry("org_unit", "change", UNIT, form=_const(active="true"))],
@@ -208,11 +256,12 @@ MATRIX: dict[str, list[Entry] | NoId] = {
                                                         index=lambda _c: 0))],
 
     # -- authoring courses and curricula -------------------------------------------------------------
-    "author:courses": NoId(LIST), "author:curriculum_create": NoId(CREATE), "author:course_create": NoId(CREATE),
-    "author:picture_book_rows": NoId("a picker of the caller's visible media: filtered by ASSET's READ rule"),
+    "author:courses": NoId(LIST), "author:curriculum_create": NoId(CREATE), "author:course_create": [],
+    # an asset id in the query; a video is refused (422) after the load
+    "author:picture_book_rows": [Entry("media", "read", _const(), query=lambda c: {"asset_id": c.b.asset.id})],
     "author:clause_search": NoId(LIST), "author:progress": NoId(LIST), "author:progress_export": NoId(LIST),
-    "api:curricula": NoId(LIST), "api:curriculum_create": NoId(CREATE), "api:courses": NoId(LIST),
-    "api:course_create": NoId(CREATE), "api:enrolments": NoId(LIST), "api:progress": NoId(LIST),
+    "api:curricula": NoId(LIST), "api:curriculum_create": [], "api:courses": NoId(LIST),
+    "api:course_create": [], "api:enrolments": NoId(LIST), "api:progress": NoId(LIST),
     "author:curriculum_update": [Entry("curriculum", "change", CURRICULUM, form=lambda c: {
         "title": "课程体系（改）", "tier": "execution", "description": "",
         "org_unit_id": "" if c.rel == "city" else str(c.b.curriculum.org_unit_id)})],
@@ -317,9 +366,9 @@ MATRIX: dict[str, list[Entry] | NoId] = {
 
     # -- exams: staff ---------------------------------------------------------------------------------
     "exams:grading": NoId(LIST), "exams:regrade": NoId("a question id in the query: QUESTION's GRADE rule, tests/exams"),
-    "exams:regrade_run": NoId("a question id in the form: QUESTION's GRADE rule, tests/exams"),
-    "exams:author_list": NoId(LIST), "exams:author_new": NoId(STATIC), "exams:author_create": NoId(CREATE),
-    "exams:paper_create": NoId(CREATE), "exams:schedules": NoId(LIST), "exams:schedule_create": NoId(CREATE),
+    "exams:regrade_run": [],
+    "exams:author_list": NoId(LIST), "exams:author_new": NoId(STATIC), "exams:author_create": [],
+    "exams:paper_create": [], "exams:schedules": NoId(LIST), "exams:schedule_create": [],
     "exams:grade": [Entry("answer", "grade", _p(answer_id=lambda c: c.b.answer.id), form=_const(points="1", note="矩阵"))],
     "exams:attempts": [Entry("exam", "read", EXAM)],
     "exams:attempt_log": [Entry("attempt", "read", FINISHED)],
@@ -335,3 +384,174 @@ MATRIX: dict[str, list[Entry] | NoId] = {
     "exams:statistics_export": [Entry("exam", "read", EXAM)],
     "exams:schedule_active": [Entry("schedule", "change", _p(schedule_id=lambda c: c.b.schedule.id), form=_const(active="0"))],
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Ids named in the body: the path (if any) names the caller's own row, the body the relation's. These are
+# where the issue's holes were (a paper built on another owner's questions, an exam on another owner's
+# paper, an audience outside the district).
+
+def _unit_id(c: Ctx) -> int:
+    return c.w.unit(c.role, c.rel).id or 0
+
+
+def _target_unit(c: Ctx) -> Any:
+    return c.ref(_unit_id(c))
+
+
+def _count(conn: Connection, model: Any, *where: Any) -> int:
+    return int(conn.execute(sa.select(sa.func.count(model.id)).where(*where)).scalar() or 0)
+
+
+def _new_user(c: Ctx, conn: Connection) -> bool:
+    return _exists(conn, sa.select(User.id).where(User.username == "matrix_new", User.org_unit_id == _unit_id(c)))
+
+
+def _user_of(c: Ctx) -> int:
+    return (c.w.actors[c.role] if c.rel == "own" else c.b.owner).id or 0
+
+
+FOREIGN_MEDIA = {("district_admin", rel): (
+    "FINDING: a video (or picture-book) material names its media asset by id and nothing checks ASSET's READ rule "
+    "(courses.structure.add_material / update_material, courses.materials.VideoConfig): a district administrator, an "
+    "author who may not see other owners' media, embeds any asset, even an id of no row, and the trainees of the "
+    "course then get its files through the courses viewer hook") for rel in ("other", "inside", "outside")}
+
+BODY_IDS: dict[str, list[Entry]] = {
+    "exams:author_create": [
+        Entry("paper", "use", _const(), form=lambda c: _exam_form(c, kind="regular", paper_id=c.ref(c.b.paper.id), unit_id=c.mine.unit.id),
+              landed=_titled(Exam, paper_id=lambda c: c.b.paper.id), label="paper in the body"),
+        Entry("org_unit", "target", _const(), form=lambda c: _exam_form(c, kind="regular", paper_id=c.mine.paper.id,
+                                                                        unit_id=_target_unit(c)),
+              landed=_titled(Exam, org_unit_id=_unit_id), label="audience in the body"),
+    ],
+    "exams:author_update": [
+        Entry("paper", "use", _p(exam_id=lambda c: c.mine.draft.id),
+              form=lambda c: _exam_form(c, kind="regular", paper_id=c.ref(c.b.paper.id), unit_id=c.mine.unit.id),
+              landed=_row_has(Exam, lambda c: c.mine.draft.id, paper_id=lambda c: c.b.paper.id), label="paper in the body"),
+        Entry("org_unit", "target", _p(exam_id=lambda c: c.mine.draft.id),
+              form=lambda c: _exam_form(c, kind="regular", paper_id=c.mine.paper.id, unit_id=_target_unit(c)),
+              landed=_row_has(Exam, lambda c: c.mine.draft.id, org_unit_id=_unit_id), label="audience in the body"),
+    ],
+    "exams:schedule_create": [
+        Entry("paper", "use", _const(), form=lambda c: {"title": MARK, "kind": "daily", "paper_id": str(c.ref(c.b.blueprint.id)),
+                                                         "org_unit_id": str(c.mine.unit.id)},
+              landed=_titled(ExamSchedule, paper_id=lambda c: c.b.blueprint.id), label="paper in the body"),
+        Entry("org_unit", "target", _const(), form=lambda c: {"title": MARK, "kind": "daily", "paper_id": str(c.mine.blueprint.id),
+                                                               "org_unit_id": str(_target_unit(c))},
+              landed=_titled(ExamSchedule, org_unit_id=_unit_id), label="audience in the body"),
+    ],
+    "exams:paper_create": [
+        Entry("bank", "use", _const(), form=lambda c: {"title": MARK, "kind": "blueprint", "bank_id": str(c.ref(c.b.bank.id))},
+              landed=_titled(Paper, bank_id=lambda c: c.b.bank.id), label="bank in the body"),
+    ],
+    "exams:paper_items": [
+        Entry("question", "use", _p(paper_id=lambda c: c.mine.paper.id), form=lambda c: {"question_ids": str(c.ref(c.b.question.id))},
+              landed=lambda c, conn: _exists(conn, sa.select(PaperItem.id).where(PaperItem.paper_id == c.mine.paper.id,
+                                                                                  PaperItem.question_id == c.b.question.id)),
+              label="question in the body"),
+    ],
+    "exams:regrade_run": [
+        Entry("question", "grade", _const(), form=lambda c: {"question_id": str(c.ref(c.b.question.id))}, label="question in the body"),
+    ],
+    "author:course_create": [
+        Entry("curriculum", "use", _const(), form=lambda c: {"title": MARK, "curriculum_id": str(c.ref(c.curriculum_id)), "hours": "1"},
+              landed=_titled(Course, curriculum_id=lambda c: c.curriculum_id), label="curriculum in the body"),
+    ],
+    "api:course_create": [
+        Entry("curriculum", "use", _const(), json=lambda c: {"title": MARK, "curriculum_id": c.ref(c.curriculum_id)},
+              landed=_titled(Course, curriculum_id=lambda c: c.curriculum_id), label="curriculum in the body"),
+    ],
+    "author:course_update": [
+        Entry("curriculum", "use", _p(course_id=lambda c: c.mine.course.id), form=lambda c: {
+            "title": "会议服务（改）", "hours": "1", "is_required": "1", "curriculum_id": str(c.ref(c.curriculum_id))},
+              landed=_row_has(Course, lambda c: c.mine.course.id, curriculum_id=lambda c: c.curriculum_id), label="curriculum in the body"),
+    ],
+    "api:course_enrol": [
+        Entry("user", "read", _p(course_id=lambda c: c.mine.course.id), json=lambda c: {"user_ids": [c.ref(_user_of(c))]},
+              landed=lambda c, conn: _exists(conn, sa.select(Enrolment.id).where(Enrolment.course_id == c.mine.course.id,
+                                                                                  Enrolment.user_id == _user_of(c))),
+              label="person in the body",
+              known={("district_admin", "outside"): (
+                  "FINDING: courses.learning.enrol_many refuses a person outside the caller's subtree with 403 "
+                  "'Outside your scope: <display names>' where an unknown id answers 422 'Unknown user': the answer "
+                  "tells that the person exists and gives their name (USER's READ rule: 404 as if missing)")}),
+    ],
+    "author:material_add": [
+        Entry("clause", "read", _p(lesson_id=lambda c: c.mine.lesson.id), form=lambda c: {
+            "kind": "text", "title": MARK, "html": "<p>要点</p>", "course_id": str(c.mine.course.id),
+            "clause_ids": [str(c.ref(c.std.clause.id))]},
+              landed=_titled(Material, lesson_id=lambda c: c.mine.lesson.id), label="clause in the body"),
+        Entry("media", "read", _p(lesson_id=lambda c: c.mine.lesson.id), form=lambda c: {
+            "kind": "video", "title": MARK, "course_id": str(c.mine.course.id), "asset_id": c.ref(c.b.asset.id)},
+              landed=_titled(Material, lesson_id=lambda c: c.mine.lesson.id), label="video in the body",
+              known=FOREIGN_MEDIA),
+    ],
+    "author:material_update": [
+        Entry("media", "read", _p(material_id=lambda c: c.mine.video.id), form=lambda c: {
+            "kind": "video", "title": MARK, "course_id": str(c.mine.course.id), "asset_id": c.ref(c.b.asset.id)},
+              landed=_row_has(Material, lambda c: c.mine.video.id, title=lambda _c: MARK), label="video in the body",
+              known=FOREIGN_MEDIA),
+    ],
+    "accounts:admin_user_update": [
+        Entry("org_unit", "change", _p(user_id=lambda c: c.w.bundle(c.role, "other").owner.id),
+              form=lambda c: {**_user_form(Ctx(c.w, c.role, "other")), "org_unit_id": str(_target_unit(c))},
+              landed=_row_has(User, lambda c: c.w.bundle(c.role, "other").owner.id, org_unit_id=_unit_id), label="unit in the body"),
+    ],
+    "api:bank_question_create": [
+        Entry("clause", "read", _p(bank_id=lambda c: c.mine.bank.id), json=lambda c: {
+            "type": "true_false", "stem": MARK, "config": {"type": "true_false", "correct": True}, "clause_ids": [c.ref(c.std.clause.id)]},
+              landed=lambda c, conn: _count(conn, Question, Question.bank_id == c.mine.bank.id) == 3,
+              label="clause in the body",
+              known={("district_admin", rel): (
+                  "FINDING: exams.bank._check_clauses answers a clause the caller may not read (a draft, an abolished "
+                  "standard's) with 404 for the whole request, where a clause id of no row answers 422 'The cited clause "
+                  "does not exist.': the answer tells that the clause exists") for rel in ("draft", "abolished")}),
+    ],
+    "api:curriculum_create": [
+        Entry("org_unit", "target", _const(), json=lambda c: {"title": MARK, "tier": "execution", "org_unit_id": _target_unit(c)},
+              landed=_titled(Curriculum, org_unit_id=_unit_id), label="unit in the body"),
+    ],
+    "api:curriculum_update": [
+        Entry("org_unit", "target", _p(curriculum_id=lambda c: c.mine.curriculum.id), json=lambda c: {"org_unit_id": _target_unit(c)},
+              landed=_row_has(Curriculum, lambda c: c.mine.curriculum.id, org_unit_id=_unit_id), label="unit in the body"),
+    ],
+    "api:users_create": [
+        Entry("org_unit", "change", _const(), json=lambda c: {"username": "matrix_new", "display_name": MARK,
+                                                                 "org_unit_id": _target_unit(c), "password": "Matrix-Passw0rd"},
+              landed=_new_user,
+              label="unit in the body"),
+    ],
+    "accounts:admin_user_create": [
+        Entry("org_unit", "change", _const(), form=lambda c: {"username": "matrix_new", "display_name": MARK, "tier": "execution",
+                                                                 "roles": ["trainee"], "org_unit_id": str(_target_unit(c)),
+                                                                 "password": "Matrix-Passw0rd"},
+              landed=_new_user,
+              label="unit in the body"),
+    ],
+    "api:user_update": [
+        Entry("org_unit", "change", _p(user_id=lambda c: c.w.bundle(c.role, "other").owner.id),
+              json=lambda c: {"org_unit_id": _target_unit(c)},
+              landed=_row_has(User, lambda c: c.w.bundle(c.role, "other").owner.id, org_unit_id=_unit_id), label="unit in the body"),
+    ],
+    "api:org_units_create": [
+        Entry("org_unit", "change", _const(), json=lambda c: {"code": "matrix-new", "name": MARK, "kind": "unit",
+                                                                 "parent_id": _target_unit(c)},
+              landed=lambda c, conn: _exists(conn, sa.select(OrgUnit.id).where(OrgUnit.name == MARK, OrgUnit.parent_id == _unit_id(c))),
+              label="parent in the body",
+              known={("district_admin", "outside"): (
+                  "FINDING: accounts.service.create_org_unit answers a parent outside the caller's subtree with 403 "
+                  "'The parent unit is outside your scope.' where an unknown parent answers 422: a district administrator "
+                  "can probe which unit ids exist (the page, accounts:admin_unit_create, answers 404 for both)")}),
+    ],
+    "accounts:admin_unit_create": [
+        Entry("org_unit", "change", _const(), form=lambda c: {"code": "matrix-new", "name": MARK, "kind": "unit",
+                                                                 "parent_id": str(_target_unit(c))},
+              landed=lambda c, conn: _exists(conn, sa.select(OrgUnit.id).where(OrgUnit.name == MARK, OrgUnit.parent_id == _unit_id(c))),
+              label="parent in the body"),
+    ],
+}
+
+for _name, _entries in BODY_IDS.items():
+    _current = MATRIX[_name]
+    MATRIX[_name] = [*(_current if isinstance(_current, list) else []), *_entries]

@@ -66,7 +66,9 @@ def test_every_route_has_an_entry() -> None:
     stale = sorted(set(MATRIX) - names)
     id_without_entry = sorted(f"{_method(i)} {i.path} ({i.name})" for i in ROUTES
                               if _PARAM.search(i.path) and isinstance(MATRIX.get(i.name), NoId))
-    problems = ([f"no matrix entry: {m}" for m in missing] + [f"entry for a route that does not exist: {s}" for s in stale]
+    empty = sorted(name for name, entries in MATRIX.items() if entries == [])
+    problems = ([f"no matrix entry: {m}" for m in missing]
+                + [f"an empty list of entries: {e}" for e in empty] + [f"entry for a route that does not exist: {s}" for s in stale]
                 + [f"ids in the path but no Entry: {m}" for m in id_without_entry])
     assert not problems, "\n".join(problems)
 
@@ -200,11 +202,13 @@ def _fill(path: str, params: dict[str, Any]) -> str:
     return _PARAM.sub(one, path)
 
 
-def request(env: Env, cell: Cell) -> Any:
+def request(env: Env, cell: Cell, *, missing: bool = False) -> tuple[Any, tuple[bool, bool] | None]:
+    """The cell's request in a SAVEPOINT rolled back afterwards; and, for a body-id entry, whether what it
+    writes held before and after it. `missing`: the same request naming a row that does not exist."""
     from app.accounts.principal_cache import CACHE
     from app.core.cache import clear_all
 
-    ctx = Ctx(env.world, cell.role, cell.rel)
+    ctx = Ctx(env.world, cell.role, cell.rel, missing=missing)
     entry, method = cell.entry, cell.method
     path = _fill(cell.info.path, dict(entry.path(ctx)))
     headers: dict[str, str] = {}
@@ -219,11 +223,15 @@ def request(env: Env, cell: Cell) -> Any:
         kwargs["data"] = dict(entry.form(ctx))
     if entry.json is not None:
         kwargs["json"] = dict(entry.json(ctx))
+    if entry.query is not None:
+        kwargs["params"] = dict(entry.query(ctx))
     if entry.files is not None:
         kwargs["files"] = dict(entry.files(ctx))
     nested = env.connection.begin_nested()
     try:
-        return env.client.request(method, path, headers=headers, **kwargs)
+        before = entry.landed(ctx, env.connection) if entry.landed is not None else False
+        response = env.client.request(method, path, headers=headers, **kwargs)
+        return response, ((before, entry.landed(ctx, env.connection)) if entry.landed is not None else None)
     finally:
         nested.rollback()
         env.client.cookies.clear()
@@ -231,15 +239,33 @@ def request(env: Env, cell: Cell) -> Any:
         CACHE.clear()
 
 
+def _status(response: Any) -> int:
+    got = int(response.status_code)
+    if got in (302, 303, 307) and response.headers.get("location", "").startswith(("/login", "/account/password")):
+        return 401  # sent to sign in (or to change a password first): the request never reached the route
+    return got
+
+
 @pytest.mark.parametrize("cell", _cells())
 def test_access(env: Env, cell: Cell) -> None:
-    response = request(env, cell)
+    response, held = request(env, cell)
     want = expected(cell)
-    got = response.status_code
-    if got in (302, 303, 307) and response.headers.get("location", "").startswith(("/login", "/account/password")):
-        got = 401  # sent to sign in (or to change a password first): the request never reached the route
+    got = _status(response)
     assert INVALID not in response.headers, f"{cell.name}: the request did not pass validation: {response.text[:300]}"
     detail = f" ({response.text[:300]})" if got >= 500 or got == 422 else ""
+    if held is not None:  # an id in the body
+        landed = held[1] and not held[0]
+        if want is None:  # what it writes holds afterwards (it may have held before: enrolling oneself again)
+            assert held[1] and got < 400, f"{cell.name}: expected the write to land (< 400), got {got}, landed: {landed}{detail}"
+            return
+        if want == 403:  # the route's own rule
+            assert got == 403 and not landed, f"{cell.name}: expected 403, got {got}, landed: {landed}{detail}"
+            return
+        unknown, _ = request(env, cell, missing=True)
+        want = _status(unknown)
+        assert not landed and got == want, (f"{cell.name}: expected {want} as for an id of no row, got {got}, "
+                                            f"landed: {landed}{detail}")
+        return
     if want is None:
         assert got not in NOT_REACHED and got < 500, f"{cell.name}: expected access (not 401/403/404, < 500), got {got}{detail}"
     else:

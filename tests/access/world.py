@@ -111,6 +111,7 @@ class Bundle:
     blueprint: Paper
     rule: BlueprintRule
     exam: Exam  # published competition
+    draft: Exam  # a draft on `paper`
     schedule: ExamSchedule
     attempt: Attempt  # in progress
     finished: Attempt  # submitted, the short answer awaiting a grader
@@ -211,6 +212,7 @@ def _bundle(session: Session, builder: User, owner: User, unit: OrgUnit, clause:
         title=f"业务比武{n}", kind=ExamKind.competition, paper_id=paper.id or 0, opens_at=now - timedelta(days=1),
         closes_at=now + timedelta(days=60), attempts_allowed=None, org_unit_id=unit.id))
     exams.publish_exam(session, builder, exam, now=now)
+    draft = exams.create_exam(session, builder, ExamIn(title=f"草拟的考试{n}", paper_id=paper.id or 0, org_unit_id=unit.id))
     schedule = schedules.create_schedule(session, builder, schedules.ScheduleIn(
         title=f"日考{n}", kind="daily", paper_id=blueprint.id or 0, org_unit_id=unit.id))
     review = ReviewItem(citation_id=citations.cite(session, clause, target_type="access_matrix", target_id=n, owner=owner,
@@ -227,7 +229,7 @@ def _bundle(session: Session, builder: User, owner: User, unit: OrgUnit, clause:
     session.add_all([account_job, bank_job])
 
     # Hand everything to its owner: owner columns the services set to the builder.
-    for row in (course, bank, paper, blueprint, exam, schedule):
+    for row in (course, bank, paper, blueprint, exam, draft, schedule):
         row.owner_id = owner.id or 0
         session.add(row)
     session.flush()
@@ -249,7 +251,7 @@ def _bundle(session: Session, builder: User, owner: User, unit: OrgUnit, clause:
     session.flush()
     return Bundle(owner=owner, unit=unit, curriculum=curriculum, course=course, module=module, lesson=lesson,
                   video_lesson=video_lesson, text=text, book=book, video=video, enrolment=enrolment, asset=asset, upload=upload,
-                  bank=bank, question=question, essay=essay, paper=paper, blueprint=blueprint, rule=rule, exam=exam,
+                  bank=bank, question=question, essay=essay, paper=paper, blueprint=blueprint, rule=rule, exam=exam, draft=draft,
                   schedule=schedule, attempt=running, finished=finished, answer=answer,
                   question_key=str(next(e["key"] for e in running.questions if int(e["question_id"]) == question.id)),
                   entry=entry, review=review, account_job=account_job, bank_job=bank_job)
