@@ -94,6 +94,10 @@ class Entry:
     # landed (this query on the connection says so) and the answer is below 400. Refused: it did not land
     # and the answer is the one for an id of no row at all (existence does not leak).
     landed: Callable[[Ctx, Connection], bool] | None = None
+    # Lists (a JSON page of `items` with ids): allowed means the relation's row is listed, refused that it is not.
+    listed: Callable[[Ctx], Any] | None = None
+    listed_ids: Callable[[Any], set[str]] = lambda page: {str(item["id"]) for item in page["items"]}
+    relations: tuple[str, ...] | None = None  # fewer relations than the kind's, when the route says why
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -113,7 +117,7 @@ def _const(**values: Any) -> Params:
     return lambda _c: values
 
 
-LIST = "a list: filtered by the policy's WHERE clause (Policy.select); covered by the domain's service tests"
+LIST = "a page listing rows: filtered by the policy's WHERE clause (Policy.select); the JSON lists are checked here"
 CREATE = "creates a row: what it builds on (a paper, a bank, a unit) is named in the body and checked by the service tests"
 OWN_ONLY = "the caller's own data only (no id in the path)"
 STATIC = "no row: a static page, form or template"
@@ -202,7 +206,9 @@ MATRIX: dict[str, list[Entry] | NoId] = {
 
     # -- users and org units ------------------------------------------------------------------------
     "accounts:admin_users": NoId(LIST), "accounts:admin_user_new": NoId(STATIC),
-    "accounts:admin_user_create": [], "api:users": NoId(LIST), "api:users_create": [],
+    "accounts:admin_user_create": [],
+    "api:users": [Entry("user", "read", _const(), query=_const(limit=500), listed=lambda c: c.user_id)],
+    "api:users_create": [],
     "accounts:admin_user": [Entry("user", "read", USER)],
     "accounts:admin_user_update": [Entry("user", "change", USER, form=_user_form)],
     "accounts:admin_user_active": [Entry("user", "change", USER, form=_const(active="true"))],
@@ -210,7 +216,7 @@ MATRIX: dict[str, list[Entry] | NoId] = {
     "api:user": [Entry("user", "read", USER)],
     "api:user_update": [Entry("user", "change", USER, json=_const(display_name="改过的名字"))],
     "accounts:admin_units": NoId(LIST), "accounts:admin_unit_create": [],
-    "api:org_units": NoId(LIST), "api:org_units_create": [],
+    "api:org_units": [Entry("org_unit", "read", _const(), listed=lambda c: c.unit_id)], "api:org_units_create": [],
     "accounts:admin_unit": [Entry("org_unit", "read", UNIT)],
     "accounts:admin_unit_update": [Entry("org_unit", "change", UNIT, form=_const(name="改过的单位名"))],
     "accounts:admin_unit_active": [Entry("org_unit", "change", UNIT, form=_const(active="true"))],
@@ -221,8 +227,15 @@ MATRIX: dict[str, list[Entry] | NoId] = {
 
     # -- standards ----------------------------------------------------------------------------------
     "standards:list": NoId(LIST), "standards:new": NoId(STATIC), "standards:create": NoId(CREATE),
-    "standards:reviews": NoId(LIST), "api:standards": NoId(LIST), "api:standards_search": NoId(LIST),
-    "api:standards_create": NoId(CREATE), "api:standards_reviews": NoId(LIST),
+    "standards:reviews": NoId(LIST),
+    "api:standards": [Entry("standard", "read", _const(), listed=lambda c: c.std.standard.id)],
+    # search hits name the version a clause belongs to; abolished versions are never searched (by design, not access)
+    "api:standards_search": [Entry("version", "read", _const(), query=_const(q="桌签", limit=100), listed=lambda c: c.std.version.id,
+                                   listed_ids=lambda page: {str(hit["version_id"]) for hit in page["items"]},
+                                   relations=("in_force", "draft"))],
+    "api:standards_create": NoId(CREATE),
+    "api:standards_reviews": [Entry("review_item", "read", _const(), query=_const(everyone="true", limit=200),
+                                    listed=lambda c: c.b.review.id)],
     "standards:edit": [Entry("standard", "change", STANDARD)],
     "standards:update": [Entry("standard", "change", STANDARD, form=lambda c: {
         "code": c.std.standard.code, "title": "改过的标题", "category": c.std.standard.category, "level": c.std.standard.level})],
@@ -260,8 +273,12 @@ MATRIX: dict[str, list[Entry] | NoId] = {
     # an asset id in the query; a video is refused (422) after the load
     "author:picture_book_rows": [Entry("media", "read", _const(), query=lambda c: {"asset_id": c.b.asset.id})],
     "author:clause_search": NoId(LIST), "author:progress": NoId(LIST), "author:progress_export": NoId(LIST),
-    "api:curricula": NoId(LIST), "api:curriculum_create": [], "api:courses": NoId(LIST),
-    "api:course_create": [], "api:enrolments": NoId(LIST), "api:progress": NoId(LIST),
+    "api:curricula": [Entry("curriculum", "read", _const(), listed=lambda c: c.curriculum_id)],
+    "api:curriculum_create": [],
+    "api:courses": [Entry("course", "read", _const(), query=_const(limit=200), listed=lambda c: c.b.course.id)],
+    "api:course_create": [],
+    "api:enrolments": [Entry("enrolment", "read", _const(), query=_const(limit=500), listed=lambda c: c.b.enrolment.id)],
+    "api:progress": NoId(LIST),
     "author:curriculum_update": [Entry("curriculum", "change", CURRICULUM, form=lambda c: {
         "title": "课程体系（改）", "tier": "execution", "description": "",
         "org_unit_id": "" if c.rel == "city" else str(c.b.curriculum.org_unit_id)})],
@@ -299,7 +316,8 @@ MATRIX: dict[str, list[Entry] | NoId] = {
 
     # -- media ----------------------------------------------------------------------------------------
     "media:list": NoId(LIST), "media:uploader": NoId(STATIC), "api:media_create": NoId(CREATE),
-    "api:media_list": NoId(LIST), "api:media_upload_create": NoId(CREATE),
+    "api:media_list": [Entry("media", "read", _const(), query=_const(mine="false", limit=200),
+                             listed=lambda c: c.b.asset.id)], "api:media_upload_create": NoId(CREATE),
     "media:detail": [Entry("media", "read", ASSET)],
     "media:status": [Entry("media", "read", ASSET)],
     # media.service.get_changeable: staff who may see an asset but not change it get PermissionDenied
@@ -315,7 +333,9 @@ MATRIX: dict[str, list[Entry] | NoId] = {
     "api:media_upload_complete": [Entry("upload", "change", UPLOAD)],
 
     # -- question banks -------------------------------------------------------------------------------
-    "api:question_bank_template": NoId(STATIC), "api:question_banks": NoId(LIST), "api:question_bank_create": NoId(CREATE),
+    "api:question_bank_template": NoId(STATIC),
+    "api:question_banks": [Entry("bank", "read", _const(), listed=lambda c: c.b.bank.id)],
+    "api:question_bank_create": NoId(CREATE),
     "bank:list": NoId(LIST), "bank:create": NoId(CREATE), "bank:template": NoId(STATIC),
     "api:question_bank": [Entry("bank", "read", BANK)],
     "api:question_bank_update": [Entry("bank", "change", BANK, json=_const(name="题库（改）"))],
@@ -349,7 +369,9 @@ MATRIX: dict[str, list[Entry] | NoId] = {
                               also=(("bank", "read"),))],
 
     # -- exams: taking them -----------------------------------------------------------------------
-    "exams:api_list": NoId(LIST), "exams:my": NoId(OWN_ONLY), "exams:notebook": NoId(OWN_ONLY),
+    "exams:api_list": [Entry("exam", "take", _const(), query=_const(limit=200), listed=lambda c: c.b.exam.id)],
+    "exams:my": NoId(OWN_ONLY),
+    "exams:notebook": NoId(OWN_ONLY),
     "exams:api_start": [Entry("exam", "take", EXAM)],
     "exams:intro": [Entry("exam", "take", EXAM)],
     "exams:start": [Entry("exam", "take", EXAM)],

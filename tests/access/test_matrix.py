@@ -118,7 +118,7 @@ def _cells() -> list[Any]:
             continue
         for entry in entries:
             for role in ROLES:
-                for rel in RELATIONS_OF[entry.kind]:
+                for rel in entry.relations or RELATIONS_OF[entry.kind]:
                     if rel == "own" and role not in OWNABLE[entry.kind]:
                         continue  # no such row in practice (expectations.OWNABLE)
                     cell = Cell(info, entry, role, rel)
@@ -249,10 +249,21 @@ def _status(response: Any) -> int:
 @pytest.mark.parametrize("cell", _cells())
 def test_access(env: Env, cell: Cell) -> None:
     response, held = request(env, cell)
+    entry = cell.entry
     want = expected(cell)
     got = _status(response)
     assert INVALID not in response.headers, f"{cell.name}: the request did not pass validation: {response.text[:300]}"
     detail = f" ({response.text[:300]})" if got >= 500 or got == 422 else ""
+    if entry.listed is not None:  # a list: the relation's row is in it exactly when allowed
+        if want == 403:
+            assert got == 403, f"{cell.name}: expected 403, got {got}{detail}"
+            return
+        assert got == 200, f"{cell.name}: expected the list (200), got {got}{detail}"
+        ids = entry.listed_ids(response.json())
+        listed = str(entry.listed(Ctx(env.world, cell.role, cell.rel))) in ids
+        wanted = "listed" if want is None else "not listed"
+        assert listed == (want is None), f"{cell.name}: expected the row {wanted}, it is {'' if listed else 'not '}listed"
+        return
     if held is not None:  # an id in the body
         landed = held[1] and not held[0]
         if want is None:  # what it writes holds afterwards (it may have held before: enrolling oneself again)
