@@ -249,35 +249,35 @@ def _status(response: Any) -> int:
 @pytest.mark.parametrize("cell", _cells())
 def test_access(env: Env, cell: Cell) -> None:
     response, held = request(env, cell)
-    entry = cell.entry
-    want = expected(cell)
-    got = _status(response)
+    want, got = expected(cell), _status(response)
     assert INVALID not in response.headers, f"{cell.name}: the request did not pass validation: {response.text[:300]}"
     detail = f" ({response.text[:300]})" if got >= 500 or got == 422 else ""
-    if entry.listed is not None:  # a list: the relation's row is in it exactly when allowed
-        if want == 403:
-            assert got == 403, f"{cell.name}: expected 403, got {got}{detail}"
-            return
-        assert got == 200, f"{cell.name}: expected the list (200), got {got}{detail}"
-        ids = entry.listed_ids(response.json())
-        listed = str(entry.listed(Ctx(env.world, cell.role, cell.rel))) in ids
-        wanted = "listed" if want is None else "not listed"
-        assert listed == (want is None), f"{cell.name}: expected the row {wanted}, it is {'' if listed else 'not '}listed"
-        return
-    if held is not None:  # an id in the body
-        landed = held[1] and not held[0]
-        if want is None:  # what it writes holds afterwards (it may have held before: enrolling oneself again)
-            assert held[1] and got < 400, f"{cell.name}: expected the write to land (< 400), got {got}, landed: {landed}{detail}"
-            return
-        if want == 403:  # the route's own rule
-            assert got == 403 and not landed, f"{cell.name}: expected 403, got {got}, landed: {landed}{detail}"
-            return
-        unknown, _ = request(env, cell, missing=True)
-        want = _status(unknown)
-        assert not landed and got == want, (f"{cell.name}: expected {want} as for an id of no row, got {got}, "
-                                            f"landed: {landed}{detail}")
-        return
-    if want is None:
-        assert got not in NOT_REACHED and got < 500, f"{cell.name}: expected access (not 401/403/404, < 500), got {got}{detail}"
+    if want == 403 or (want is not None and cell.entry.listed is None and held is None):
+        assert got == want, f"{cell.name}: expected {want}, got {got}{detail}"  # the role rule, or a refused load by id
+    elif cell.entry.listed is not None:
+        _check_list(env, cell, want is None, got, response, detail)
+    elif held is not None:
+        _check_body(env, cell, want is None, got, held, detail)
     else:
-        assert got == want, f"{cell.name}: expected {want}, got {got}{detail}"
+        assert got not in NOT_REACHED and got < 500, f"{cell.name}: expected access (not 401/403/404, < 500), got {got}{detail}"
+
+
+def _check_list(env: Env, cell: Cell, allowed: bool, got: int, response: Any, detail: str) -> None:
+    """A list: the relation's row is in it exactly when allowed."""
+    assert got == 200, f"{cell.name}: expected the list (200), got {got}{detail}"
+    listed = str(cell.entry.listed(Ctx(env.world, cell.role, cell.rel))) in cell.entry.listed_ids(response.json())  # type: ignore[misc]
+    wanted = "listed" if allowed else "not listed"
+    assert listed == allowed, f"{cell.name}: expected the row {wanted}, it is {'' if listed else 'not '}listed"
+
+
+def _check_body(env: Env, cell: Cell, allowed: bool, got: int, held: tuple[bool, bool], detail: str) -> None:
+    """An id in the body: allowed, what it writes holds afterwards (it may have held before: enrolling oneself
+    again); refused, nothing changed and the answer is the one for an id of no row."""
+    landed = held[1] and not held[0]
+    if allowed:
+        assert held[1] and got < 400, f"{cell.name}: expected the write to land (< 400), got {got}, landed: {landed}{detail}"
+        return
+    unknown, _held = request(env, cell, missing=True)
+    want = _status(unknown)
+    assert want < 500, f"{cell.name}: an id of no row answers {want} ({unknown.text[:300]})"
+    assert not landed and got == want, f"{cell.name}: expected {want} as for an id of no row, got {got}, landed: {landed}{detail}"
