@@ -24,6 +24,7 @@ from app.core.templating import env as templates_env
 from app.core.templating import flash, path_for, redirect, render
 from app.core.timeutil import format_datetime
 from app.core.types import Count, Id, Line, Offset, Text
+from app.core.xlsx import append_row
 from app.courses import permissions, picture_book, publishing, reports, service, structure, video
 from app.courses.models import Course, MaterialKind
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
@@ -549,7 +550,7 @@ def progress_export(db: DbSession, user: CurrentUser, org_unit_id: Line = "", ti
     sheet.append([_("Name"), _("Username"), _("Unit"), _("Tier"), _("Course"), _("Status"), _("Progress (%)"), _("Enrolled"),
                   _("Due"), _("Completed")])
     for row in rows:
-        sheet.append([row.user.display_name, row.user.username, row.unit.name, str(Tier(row.user.tier).label), row.course.title,
+        append_row(sheet, [row.user.display_name, row.user.username, row.unit.name, str(Tier(row.user.tier).label), row.course.title,
                       row.status.label, row.percent, format_datetime(row.enrolment.enrolled_at),
                       row.enrolment.due_on.isoformat() if row.enrolment.due_on else "",
                       format_datetime(row.enrolment.completed_at) if row.enrolment.completed_at else ""])
