@@ -80,7 +80,7 @@ def update_curriculum(session: Session, actor: User, curriculum: Curriculum, dat
             raise PermissionDenied(_("You can manage only the curricula of your own units."))
     if changes.get("tier") is not None:
         changes["tier"] = Tier(changes["tier"]).value
-    for name in ("title", "tier"):
+    for name in ("title", "tier", "description", "sort_order"):  # null: not changed (the columns are NOT NULL)
         if name in changes and changes[name] is None:
             del changes[name]
     curriculum.sqlmodel_update(changes)

@@ -349,10 +349,10 @@ def author_archive(request: Request, db: DbSession, user: CurrentUser, exam_id: 
 
 @router.post("/exams/staff/papers", name="exams:paper_create", dependencies=[allow(*AUTHOR_ROLES)])
 def paper_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[Line, Form(max_length=200)] = "",
-                 kind: Annotated[PaperKind, Form()] = PaperKind.fixed, bank_id: Annotated[Line, Form(max_length=12)] = "",
+                 kind: Annotated[PaperKind, Form()] = PaperKind.fixed, bank_id: Annotated[Id | None, Form()] = None,
                  shuffle_questions: Annotated[bool, Form()] = False, shuffle_options: Annotated[bool, Form()] = False) -> Response:
     try:
-        paper = papers.create_paper(db, user, title, kind=kind, bank_id=int(bank_id) if bank_id.isdigit() else None,
+        paper = papers.create_paper(db, user, title, kind=kind, bank_id=bank_id,
                                     shuffle_questions=shuffle_questions, shuffle_options=shuffle_options)
     except ValidationFailed as exc:
         flash(request, exc.translated_detail(), "error")

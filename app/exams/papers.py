@@ -156,6 +156,8 @@ def create_paper(session: Session, actor: User, title: str, *, kind: PaperKind =
         raise ValidationFailed(_("A paper needs a title."))
     if kind == PaperKind.blueprint and bank_id is None:
         raise ValidationFailed(_("A blueprint paper draws from a question bank: choose one."))
+    if bank_id is not None and session.get(QuestionBank, bank_id) is None:
+        raise ValidationFailed(_("No such question bank."))  # not a foreign-key failure (500) at the insert
     paper = Paper(title=title[:200], kind=kind.value, bank_id=bank_id, owner_id=actor.id or 0,
                   shuffle_questions=shuffle_questions, shuffle_options=shuffle_options)
     session.add(paper)
