@@ -13,6 +13,7 @@ from app.accounts import api as accounts_api
 from app.accounts import import_api as accounts_import_api
 from app.accounts import views as accounts_views
 from app.accounts.access import user_for_error_page
+from app.core.bodies import BodyLimitMiddleware
 from app.core.config import Settings, get_settings
 from app.core.csrf import verify_csrf
 from app.core.db import Database, get_database
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # the lesson player, answered without FastAPI's routing and dependency solving (core/lean).
     lean = [exams_exam_api.SAVE_LEAN, home_views.HOME_LEAN, courses_views.LESSON_LEAN]
     app.add_middleware(LeanRoutesMiddleware, routes=lean if lean_routes else [])
+    # Outside the lean routes, so that every body the app reads, lean or declared, is read within its route's limit.
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     for module in (ops_views, accounts_views, accounts_admin_views, home_views, accounts_api, accounts_import_api,

@@ -22,11 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts import principal_cache, signin
 from app.accounts.models import AuthSession, Role, User
 from app.core.config import get_settings
+from app.core.csrf import BEARER_STATE, mark_bearer_authenticated
 from app.core.db import Database, begin_read, get_database, run_read
 from app.core.errors import DomainError, NotAuthenticated, PermissionDenied
 from app.core.i18n import N_
 from app.core.models import utcnow
-from app.core.routing import get_db
+from app.core.routing import RouteGuard, get_db
 from app.core.security import SESSION_COOKIE, token_digest
 
 
@@ -149,6 +150,8 @@ async def resolve_principal(request: Request, db: Session | None) -> Principal |
             principal = _attach(db, snapshot, key[0])
     request.state.principal = principal
     request.state.user = principal.user if principal else None
+    if principal is not None and principal.via == "token":
+        mark_bearer_authenticated(request)
     return principal
 
 
@@ -171,7 +174,7 @@ def user_for_error_page(request: Request) -> User | None:
 
 
 @dataclass(frozen=True)
-class AccessRule:
+class AccessRule(RouteGuard):
     """Who may call a route. kind: public | signed_in | roles."""
 
     kind: str
@@ -204,7 +207,7 @@ class AccessRule:
     def forget(request: Request) -> None:
         """Undo `detached` for a lean route that declines the request: the declared route resolves the
         caller again, attached to its own session."""
-        for name in ("principal", "user"):
+        for name in ("principal", "user", BEARER_STATE):
             request.state._state.pop(name, None)
 
     def _admit(self, principal: Principal | None) -> Principal | None:

@@ -21,9 +21,10 @@ from app.accounts.schemas import OrgUnitCreate, UserCreate, UserUpdate
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
-from app.core.routing import DbSession, make_router
+from app.core.routing import DbSession, body_limit, make_router
 from app.core.security import generate_password
 from app.core.templating import flash, path_for, redirect, render
+from app.core.types import Id, Line, Offset, Text
 
 router = make_router(tags=["pages: administration"])
 ADMINS = (Role.admin, Role.district_admin)
@@ -78,8 +79,8 @@ def _service_errors(exc: DomainError) -> dict[str, str]:
 
 @router.get("/admin/users", name="accounts:admin_users", dependencies=[allow(*ADMINS)])
 def users(
-    request: Request, db: DbSession, actor: CurrentUser, q: str = "", org_unit_id: str = "", tier: str = "",
-    role: str = "", active: str = "", offset: Annotated[int, Query(ge=0)] = 0,
+    request: Request, db: DbSession, actor: CurrentUser, q: Line = "", org_unit_id: Line = "", tier: Line = "",
+    role: Line = "", active: Line = "", offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Response:
     flt = service.UserFilter(
         q=q.strip()[:100] or None,
@@ -165,18 +166,18 @@ def _user_form(request: Request, db: DbSession, actor: User, values: UserFormVal
 
 
 @router.get("/admin/users/new", name="accounts:admin_user_new", dependencies=[allow(*ADMINS)])
-def user_new(request: Request, db: DbSession, actor: CurrentUser, org_unit_id: str = "") -> Response:
+def user_new(request: Request, db: DbSession, actor: CurrentUser, org_unit_id: Line = "") -> Response:
     return _user_form(request, db, actor, UserFormValues(org_unit_id=org_unit_id))
 
 
 @router.post("/admin/users/new", name="accounts:admin_user_create", dependencies=[allow(*ADMINS)])
 def user_create(
     request: Request, db: DbSession, actor: CurrentUser,
-    display_name: Annotated[str, Form()] = "", username: Annotated[str, Form()] = "",
-    org_unit_id: Annotated[str, Form()] = "", tier: Annotated[str, Form()] = "",
-    roles: Annotated[list[str] | None, Form()] = None, phone: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "", employee_no: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
+    display_name: Annotated[Line, Form()] = "", username: Annotated[Line, Form()] = "",
+    org_unit_id: Annotated[Line, Form()] = "", tier: Annotated[Line, Form()] = "",
+    roles: Annotated[list[Line] | None, Form()] = None, phone: Annotated[Line, Form()] = "",
+    email: Annotated[Line, Form()] = "", employee_no: Annotated[Line, Form()] = "",
+    password: Annotated[Text, Form()] = "",
 ) -> Response:
     values = UserFormValues(display_name=display_name, username=username, org_unit_id=org_unit_id, tier=tier,
                             roles=roles or [], phone=phone, email=email, employee_no=employee_no)
@@ -203,17 +204,17 @@ def user_create(
 
 
 @router.get("/admin/users/{user_id:int}", name="accounts:admin_user", dependencies=[allow(*ADMINS)])
-def user_edit(request: Request, db: DbSession, actor: CurrentUser, user_id: int) -> Response:
+def user_edit(request: Request, db: DbSession, actor: CurrentUser, user_id: Id) -> Response:
     target = service.get_user_for(db, actor, user_id)
     return _user_form(request, db, actor, UserFormValues.of(target), target=target)
 
 
 @router.post("/admin/users/{user_id:int}", name="accounts:admin_user_update", dependencies=[allow(*ADMINS)])
 def user_update(
-    request: Request, db: DbSession, actor: CurrentUser, user_id: int,
-    display_name: Annotated[str, Form()] = "", org_unit_id: Annotated[str, Form()] = "",
-    tier: Annotated[str, Form()] = "", roles: Annotated[list[str] | None, Form()] = None,
-    phone: Annotated[str, Form()] = "", email: Annotated[str, Form()] = "", employee_no: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, actor: CurrentUser, user_id: Id,
+    display_name: Annotated[Line, Form()] = "", org_unit_id: Annotated[Line, Form()] = "",
+    tier: Annotated[Line, Form()] = "", roles: Annotated[list[Line] | None, Form()] = None,
+    phone: Annotated[Line, Form()] = "", email: Annotated[Line, Form()] = "", employee_no: Annotated[Line, Form()] = "",
 ) -> Response:
     target = service.get_user_for(db, actor, user_id)
     values = UserFormValues(display_name=display_name, username=target.username, org_unit_id=org_unit_id, tier=tier,
@@ -235,8 +236,8 @@ def user_update(
 
 
 @router.post("/admin/users/{user_id:int}/active", name="accounts:admin_user_active", dependencies=[allow(*ADMINS)])
-def user_set_active(request: Request, db: DbSession, actor: CurrentUser, user_id: int,
-                    active: Annotated[str, Form()] = "") -> Response:
+def user_set_active(request: Request, db: DbSession, actor: CurrentUser, user_id: Id,
+                    active: Annotated[Line, Form()] = "") -> Response:
     target = service.get_user_for(db, actor, user_id)
     make_active = active == "true"
     try:
@@ -250,7 +251,7 @@ def user_set_active(request: Request, db: DbSession, actor: CurrentUser, user_id
 
 
 @router.post("/admin/users/{user_id:int}/password", name="accounts:admin_user_password", dependencies=[allow(*ADMINS)])
-def user_reset_password(request: Request, db: DbSession, actor: CurrentUser, user_id: int) -> Response:
+def user_reset_password(request: Request, db: DbSession, actor: CurrentUser, user_id: Id) -> Response:
     target = service.get_user_for(db, actor, user_id)
     temporary = generate_password()
     service.reset_password(db, actor, target, temporary)
@@ -272,14 +273,14 @@ def _units_page(request: Request, db: DbSession, actor: User, *, form: dict[str,
 
 
 @router.get("/admin/units", name="accounts:admin_units", dependencies=[allow(*ADMINS)])
-def units(request: Request, db: DbSession, actor: CurrentUser, parent: str = "") -> Response:
+def units(request: Request, db: DbSession, actor: CurrentUser, parent: Line = "") -> Response:
     return _units_page(request, db, actor, form={"kind": OrgUnitKind.unit.value, "parent_id": parent})
 
 
 @router.post("/admin/units", name="accounts:admin_unit_create", dependencies=[allow(*ADMINS)])
 def unit_create(
-    request: Request, db: DbSession, actor: CurrentUser, parent_id: Annotated[str, Form()] = "",
-    code: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, actor: CurrentUser, parent_id: Annotated[Line, Form()] = "",
+    code: Annotated[Line, Form()] = "", name: Annotated[Line, Form()] = "", kind: Annotated[Line, Form()] = "",
 ) -> Response:
     form = {"parent_id": parent_id, "code": code.strip(), "name": name.strip(), "kind": kind}
     errors: dict[str, str] = {}
@@ -312,13 +313,13 @@ def _unit_page(request: Request, db: DbSession, actor: User, unit_id: int, *, na
 
 
 @router.get("/admin/units/{unit_id:int}", name="accounts:admin_unit", dependencies=[allow(*ADMINS)])
-def unit_edit(request: Request, db: DbSession, actor: CurrentUser, unit_id: int) -> Response:
+def unit_edit(request: Request, db: DbSession, actor: CurrentUser, unit_id: Id) -> Response:
     return _unit_page(request, db, actor, unit_id)
 
 
 @router.post("/admin/units/{unit_id:int}", name="accounts:admin_unit_update", dependencies=[allow(*ADMINS)])
-def unit_update(request: Request, db: DbSession, actor: CurrentUser, unit_id: int,
-                name: Annotated[str, Form()] = "") -> Response:
+def unit_update(request: Request, db: DbSession, actor: CurrentUser, unit_id: Id,
+                name: Annotated[Line, Form()] = "") -> Response:
     unit = service.get_org_unit(db, actor, unit_id)
     if len(name.strip()) > 200:
         return _unit_page(request, db, actor, unit_id, name=name, errors={"name": _("At most %(n)s characters.", n=200)},
@@ -332,8 +333,8 @@ def unit_update(request: Request, db: DbSession, actor: CurrentUser, unit_id: in
 
 
 @router.post("/admin/units/{unit_id:int}/active", name="accounts:admin_unit_active", dependencies=[allow(*ADMINS)])
-def unit_set_active(request: Request, db: DbSession, actor: CurrentUser, unit_id: int,
-                    active: Annotated[str, Form()] = "") -> Response:
+def unit_set_active(request: Request, db: DbSession, actor: CurrentUser, unit_id: Id,
+                    active: Annotated[Line, Form()] = "") -> Response:
     unit = service.get_org_unit(db, actor, unit_id)
     try:
         service.set_org_unit_active(db, actor, unit, active == "true")
@@ -371,7 +372,8 @@ def user_import_template(db: DbSession, actor: CurrentUser) -> Response:
                                "filename*=UTF-8''%E7%94%A8%E6%88%B7%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"})
 
 
-@router.post("/admin/users/import", name="accounts:admin_import_submit", dependencies=[allow(*ADMINS)])
+@router.post("/admin/users/import", name="accounts:admin_import_submit",
+             dependencies=[allow(*ADMINS), body_limit(importer.BODY_LIMIT)])
 def user_import_submit(request: Request, db: DbSession, actor: CurrentUser,
                        file: Annotated[UploadFile | None, File()] = None) -> Response:
     if file is None or not file.filename:
@@ -405,6 +407,6 @@ def user_import_submit(request: Request, db: DbSession, actor: CurrentUser,
 
 
 @router.get("/admin/users/import/jobs/{job_id:int}", name="accounts:admin_import_job", dependencies=[allow(*ADMINS)])
-def user_import_job(request: Request, db: DbSession, actor: CurrentUser, job_id: int) -> Response:
+def user_import_job(request: Request, db: DbSession, actor: CurrentUser, job_id: Id) -> Response:
     view = importer.describe_job(importer.get_import_job(db, actor, job_id))
     return render(request, "accounts/admin_import_job.html", {"view": view}, block="progress")

@@ -22,6 +22,7 @@ from app.accounts.schemas import (
 from app.accounts.views import client_ip, is_kiosk_device, request_device
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
+from app.core.types import Id, Line, Offset, Text
 
 router = make_router(prefix="/api/v1", tags=["accounts"])
 
@@ -44,8 +45,8 @@ def unit_out(unit: OrgUnit) -> OrgUnitOut:
 
 @router.post("/auth/token", name="api:auth_token", response_model=TokenOut, dependencies=[public()],
              responses={401: {"description": "Wrong credentials"}, 429: {"description": "Throttled"}})
-def create_token(request: Request, db: DbSession, username: Annotated[str, Form(max_length=64)],
-                 password: Annotated[str, Form(max_length=256)]) -> TokenOut:
+def create_token(request: Request, db: DbSession, username: Annotated[Line, Form(max_length=64)],
+                 password: Annotated[Text, Form(max_length=256)]) -> TokenOut:
     # A client that keeps cookies (a browser's script) is judged by its device like the sign-in page.
     user = signin.authenticate(db, username, password, ip=client_ip(request), device=request_device(request),
                                kiosk=is_kiosk_device(request))
@@ -61,9 +62,9 @@ def me(user: CurrentUser) -> MeOut:
 
 @router.get("/users", name="api:users", response_model=Page[UserOut], dependencies=[allow(*ADMINS)])
 def list_users(
-    db: DbSession, user: CurrentUser, q: str | None = None, org_unit_id: int | None = None, tier: str | None = None,
-    role: str | None = None, active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    db: DbSession, user: CurrentUser, q: Line | None = None, org_unit_id: Id | None = None, tier: Line | None = None,
+    role: Line | None = None, active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Page[UserOut]:
     rows, total = service.search_users(db, user, service.UserFilter(q=q, org_unit_id=org_unit_id, tier=tier, role=role,
                                                                     active=active), limit=limit, offset=offset)
@@ -76,12 +77,12 @@ def create_user(db: DbSession, actor: CurrentUser, body: UserCreate) -> UserOut:
 
 
 @router.get("/users/{user_id}", name="api:user", response_model=UserOut, dependencies=[allow(*ADMINS)])
-def get_user(db: DbSession, actor: CurrentUser, user_id: int) -> UserOut:
+def get_user(db: DbSession, actor: CurrentUser, user_id: Id) -> UserOut:
     return user_out(service.get_user_for(db, actor, user_id))
 
 
 @router.patch("/users/{user_id}", name="api:user_update", response_model=UserOut, dependencies=[allow(*ADMINS)])
-def update_user(db: DbSession, actor: CurrentUser, user_id: int, body: UserUpdate) -> UserOut:
+def update_user(db: DbSession, actor: CurrentUser, user_id: Id, body: UserUpdate) -> UserOut:
     target = service.get_user_for(db, actor, user_id)
     return user_out(service.update_user(db, actor, target, body))
 

@@ -12,7 +12,8 @@ from app.accounts.access import CurrentUser, allow
 from app.accounts.models import Role
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
-from app.core.routing import DbSession, make_router
+from app.core.routing import DbSession, body_limit, make_router
+from app.core.types import Id
 
 router = make_router(prefix="/api/v1", tags=["accounts"])
 
@@ -56,7 +57,8 @@ def _users(rows: list[importer.ImportRow], passwords: dict[int, str | None] | No
             for r in rows]
 
 
-@router.post("/users/import", name="api:users_import", response_model=ImportOut, dependencies=[allow(*ADMINS)],
+@router.post("/users/import", name="api:users_import", response_model=ImportOut,
+             dependencies=[allow(*ADMINS), body_limit(importer.BODY_LIMIT)],
              responses={202: {"description": "Valid; the users are being created by a background job",
                               "model": ImportOut},
                         413: {"description": "File too large"},
@@ -88,7 +90,7 @@ def import_users(
 
 @router.get("/users/import/jobs/{job_id}", name="api:users_import_job", response_model=ImportJobOut,
             dependencies=[allow(*ADMINS)])
-def import_job(db: DbSession, actor: CurrentUser, job_id: int) -> ImportJobOut:
+def import_job(db: DbSession, actor: CurrentUser, job_id: Id) -> ImportJobOut:
     view = importer.describe_job(importer.get_import_job(db, actor, job_id))
     return ImportJobOut(job_id=str(view.job.id), status=view.job.status, progress=view.job.progress,
                         finished=view.finished, ok=view.ok, created=view.created,

@@ -18,6 +18,7 @@ from app.accounts import permissions, service
 from app.accounts.importer import COLUMNS, MAX_ROWS, ROLE_ZH, TIER_ZH, XLSX_MEDIA_TYPE, Credential
 from app.accounts.models import Role, Tier, User
 from app.core.i18n import gettext as _
+from app.core.xlsx import append_row
 
 _HEAD_FONT = Font(bold=True)
 _REQUIRED_FILL = PatternFill("solid", fgColor="FDE8E8")
@@ -65,7 +66,7 @@ def template_workbook(session: Session, actor: User) -> bytes:
     for i in range(max(len(nodes), len(tiers), len(roles), len(notes))):
         node = nodes[i] if i < len(nodes) else None
         role = roles[i] if i < len(roles) else None
-        ref.append([
+        append_row(ref, [
             node.unit.code if node else None, ("　" * node.level + node.unit.name) if node else None, None,
             tiers[i] if i < len(tiers) else None, None,
             ROLE_ZH[role] if role else None, role.value if role else None, None,
@@ -97,7 +98,7 @@ def credentials_workbook(credentials: list[Credential]) -> bytes:
     for cell in ws[1]:
         cell.font = _HEAD_FONT
     for c in credentials:
-        ws.append([c.row, c.username, c.display_name, c.unit_name, c.password or _("(as given in the file)")])
+        append_row(ws, [c.row, c.username, c.display_name, c.unit_name, c.password or _("(as given in the file)")])
     for letter, width in (("A", 8), ("B", 18), ("C", 14), ("D", 30), ("E", 22)):
         ws.column_dimensions[letter].width = width
         for cell in ws[letter]:

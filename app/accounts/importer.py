@@ -48,6 +48,8 @@ log = logging.getLogger("shixun.accounts.import")
 
 JOB_KIND = "accounts.import_users"
 MAX_BYTES = 5 * 1024 * 1024
+# What an import request may send (core/routing.body_limit): the file and the multipart around it.
+BODY_LIMIT = MAX_BYTES + 64 * 1024
 MAX_ROWS = 5000
 # Files with more rows than this are created by the job worker. Hashing costs 50 ms (fast server) to
 # 220 ms (a small VM) per password; 20 rows keep the request, and SQLite's write lock, to a few seconds.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 from app.accounts.models import Role, Tier
+from app.core.types import Id, Int4, Line, Text
 
 
 class OrgUnitRef(BaseModel):
@@ -48,15 +49,15 @@ class OrgUnitOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    display_name: str = Field(min_length=1, max_length=100)
-    org_unit_id: int
+    username: Line = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    display_name: Line = Field(min_length=1, max_length=100)
+    org_unit_id: Id
     tier: Tier = Tier.execution
     roles: list[Role] = Field(default_factory=lambda: [Role.trainee])
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=200)
-    employee_no: str | None = Field(default=None, max_length=64)
-    password: str | None = Field(default=None, min_length=8, max_length=128)
+    phone: Line | None = Field(default=None, max_length=32)
+    email: Line | None = Field(default=None, max_length=200)
+    employee_no: Line | None = Field(default=None, max_length=64)
+    password: Text | None = Field(default=None, min_length=8, max_length=128)
 
     @field_validator("display_name")
     @classmethod
@@ -68,19 +69,19 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    display_name: str | None = Field(default=None, min_length=1, max_length=100)
-    org_unit_id: int | None = None
+    display_name: Line | None = Field(default=None, min_length=1, max_length=100)
+    org_unit_id: Id | None = None
     tier: Tier | None = None
     roles: list[Role] | None = None
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=200)
-    employee_no: str | None = Field(default=None, max_length=64)
+    phone: Line | None = Field(default=None, max_length=32)
+    email: Line | None = Field(default=None, max_length=200)
+    employee_no: Line | None = Field(default=None, max_length=64)
     is_active: bool | None = None
 
 
 class OrgUnitCreate(BaseModel):
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(pattern="^(bureau|department|district|unit)$")
-    parent_id: int | None = None
-    sort_order: int = 0
+    code: Line = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: Line = Field(min_length=1, max_length=200)
+    kind: Line = Field(pattern="^(bureau|department|district|unit)$")
+    parent_id: Id | None = None
+    sort_order: Int4 = 0

@@ -21,6 +21,7 @@ from app.core.routing import DbSession, keep_writes, make_router
 from app.core.security import SESSION_COOKIE, sign, unsign
 from app.core.templating import env as templates_env
 from app.core.templating import flash, redirect, render
+from app.core.types import Line, Text
 
 router = make_router(tags=["pages: accounts"])
 
@@ -70,7 +71,7 @@ def set_session_cookie(response: Response, token: str, *, kiosk: bool) -> None:
 
 
 @router.get("/login", name="accounts:login", dependencies=[public()])
-def login_page(request: Request, user: OptionalUser, next: str | None = None, expired: bool = False) -> Response:
+def login_page(request: Request, user: OptionalUser, next: Line | None = None, expired: bool = False) -> Response:
     if user is not None and not user.must_change_password:
         return redirect(request, safe_next(next))
     kiosk = is_kiosk_device(request)
@@ -82,9 +83,9 @@ def login_page(request: Request, user: OptionalUser, next: str | None = None, ex
 def login_submit(
     request: Request,
     db: DbSession,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form()] = "/",
+    username: Annotated[Line, Form(max_length=64)] = "",
+    password: Annotated[Text, Form(max_length=256)] = "",
+    next: Annotated[Line, Form()] = "/",
     public_device: Annotated[bool, Form()] = False,
 ) -> Response:
     kiosk = public_device or is_kiosk_device(request)
@@ -132,9 +133,9 @@ def password_submit(
     request: Request,
     db: DbSession,
     principal: CurrentPrincipal,
-    current_password: Annotated[str, Form(max_length=256)] = "",
-    new_password: Annotated[str, Form(max_length=256)] = "",
-    confirm_password: Annotated[str, Form(max_length=256)] = "",
+    current_password: Annotated[Text, Form(max_length=256)] = "",
+    new_password: Annotated[Text, Form(max_length=256)] = "",
+    confirm_password: Annotated[Text, Form(max_length=256)] = "",
 ) -> Response:
     user = principal.user
     try:
@@ -157,8 +158,8 @@ def password_submit(
 
 @router.post("/locale", name="accounts:set_locale", dependencies=[public()])
 def set_locale(
-    request: Request, db: DbSession, user: OptionalUser, locale: Annotated[str, Form()] = "zh_CN",
-    next: Annotated[str, Form()] = "/",
+    request: Request, db: DbSession, user: OptionalUser, locale: Annotated[Line, Form()] = "zh_CN",
+    next: Annotated[Line, Form()] = "/",
 ) -> Response:
     chosen = i18n.normalize_locale(locale) or i18n.DEFAULT_LOCALE
     if user is not None:

@@ -181,7 +181,7 @@ def _http_title(status: int) -> str:
         403: _("You do not have permission to do this"),
         404: _("Page not found"),
         405: _("This action is not allowed here"),
-        413: _("The upload is too large"),
+        413: _("The request is too large"),
         415: _("This kind of file is not supported"),
         422: _("The submitted data is not valid"),
         429: _("Too many attempts"),
@@ -199,6 +199,10 @@ def handle_http_exception(request: Request, exc: StarletteHTTPException) -> Resp
 
 
 def handle_validation_error(request: Request, exc: RequestValidationError) -> Response:
+    if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+        # A path that names nothing that can exist (an id out of range or not a number) is a page that
+        # does not exist, as an id that is not in the database: 404, not a form to correct.
+        return handle_domain_error(request, NotFound())
     errors = [{"loc": list(err.get("loc", [])), "msg": str(err.get("msg", ""))} for err in exc.errors()]
     title = _("The submitted data is not valid")
     detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)

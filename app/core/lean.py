@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.db import run_read
 from app.core.routing import close_request_session, committing_in_thread, get_db
+from app.core.types import INT4_MAX
 
 LeanEndpoint = Callable[..., Awaitable[Response | None]]
 
@@ -55,12 +56,17 @@ class LeanRoute:
         object.__setattr__(self, "convertors", convertors)
 
     def match(self, method: str, path: str) -> dict[str, Any] | None:
+        """The path's parameters, or None. An `:int` parameter is a row id (core/types.Id): one out of that
+        range matches nothing here, and the declared route answers it (404)."""
         if method != self.method:
             return None
         found = self.regex.match(path)
         if found is None:
             return None
-        return {name: self.convertors[name].convert(value) for name, value in found.groupdict().items()}
+        params = {name: self.convertors[name].convert(value) for name, value in found.groupdict().items()}
+        if any(isinstance(value, int) and not 1 <= value <= INT4_MAX for value in params.values()):
+            return None
+        return params
 
 
 async def read_model(request: Request, model: type[BaseModel]) -> Any:

@@ -73,9 +73,11 @@ class RequestContextMiddleware:
         is_static = path.startswith(self.static_prefix)
         state: dict[str, Any] = scope.setdefault("state", {})
         new_csrf_cookie = None
-        # A bearer-token API call is exempt from CSRF (core/csrf) and renders no form: no token to make,
-        # no cookie to hand a client that keeps none.
-        bearer = path.startswith("/api/") and (_header(scope, b"authorization") or "")[:7].lower() == "bearer "
+        # A bearer-token API call renders no form: no CSRF token to make, no cookie to hand a client that
+        # keeps none. (Whether it is exempt from the CSRF check is decided by core/csrf, once the token has
+        # authenticated it.)
+        authorization = _header(scope, b"authorization") or ""
+        bearer = path.startswith("/api/") and authorization[:7].lower() == "bearer " and bool(authorization[7:].strip())
         if not is_static and not bearer:
             csrf_cookie = cookies.get(CSRF_COOKIE)
             if not csrf_cookie:

@@ -10,6 +10,11 @@ Sync endpoints (all of ours) commit or roll back in the same worker thread that 
 they return. Were the commit a separate hop to the thread pool, a finished request would keep its
 connection (and on SQLite a writer its write lock) while queued for a free thread, and under load the
 threads could all be waiting for connections or locks held by requests waiting for a thread.
+
+Before FastAPI reads a request's body (which it does before solving any dependency), the route runs its
+access rule (a `RouteGuard`: accounts.access.AccessRule) and states how many bytes of body it accepts
+(`body_limit`, enforced by core/bodies.BodyLimitMiddleware): an anonymous caller cannot make the server
+read, parse and validate a large body, and no body is read past its route's limit.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import inspect
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -29,7 +34,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match, get_route_path
 from starlette.types import Scope
 
+from app.core.bodies import BODY_LIMIT_KEY
 from app.core.db import get_database
+
+T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -114,17 +122,62 @@ def committing_in_thread(endpoint: Callable[..., Any], default_status: int) -> C
     return run
 
 
+class RouteGuard:
+    """Who may call a route, declared as a dependency (`dependencies=[allow(...)]`); accounts.access.AccessRule
+    is the one kind. Besides running as a dependency, a route's guard runs before its body is read."""
+
+    async def __call__(self, request: Request, db: Session) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class BodyLimit:
+    """How many bytes of request body a route accepts, declared as a dependency next to its access rule
+    (`dependencies=[allow(...), body_limit(20 * 2**20)]`); DEFAULT_BODY_LIMIT (JSON and forms) otherwise.
+    `size` may be a function of the app's settings (media uploads follow SHIXUN_MEDIA_MAX_UPLOAD_BYTES)."""
+
+    size: int | Callable[[Any], int]
+
+    def resolve(self, request: Request) -> int:
+        if callable(self.size):
+            settings = getattr(request.app.state, "settings", None)
+            if settings is None:
+                from app.core.config import get_settings
+
+                settings = get_settings()
+            return self.size(settings)
+        return self.size
+
+    async def __call__(self) -> None:  # a declaration: nothing to do per request
+        return None
+
+
+def body_limit(size: int | Callable[[Any], int]) -> Any:
+    return Depends(BodyLimit(size))
+
+
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
             endpoint = committing_in_thread(endpoint, kwargs.get("status_code") or 200)
         super().__init__(path, endpoint, **kwargs)
 
+    def declared(self, kind: type[T]) -> T | None:
+        """The route's own dependency of this kind (its RouteGuard, its BodyLimit), if it declares one."""
+        return next((d.dependency for d in self.dependencies if isinstance(d.dependency, kind)), None)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        guard, limit = self.declared(RouteGuard), self.declared(BodyLimit)
 
         async def route_handler(request: Request) -> Response:
             try:
+                if guard is not None:
+                    # Who is calling, before FastAPI reads the body: a refused caller costs no parsing. The
+                    # dependency runs again while FastAPI solves the route's dependencies, from request.state.
+                    await guard(request, await get_db(request))
+                if limit is not None:
+                    request.scope[BODY_LIMIT_KEY] = limit.resolve(request)
                 response = await handler(request)
             except BaseException as exc:
                 # Some errors are themselves records to keep (a failed sign-in counts toward the lock).

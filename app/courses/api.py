@@ -18,6 +18,7 @@ from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
 from app.core.routing import DbSession, make_router
+from app.core.types import Count, Id, Line, Offset, Text
 from app.courses import learning, publishing, reads, reports, service, structure
 from app.courses.models import Course, CourseVersion, Curriculum, Enrolment
 from app.courses.schemas import CourseIn, CurriculumIn, CurriculumPatch, EnrolmentIn
@@ -94,12 +95,12 @@ class CourseDetailOut(CourseOut):
 
 
 class CourseCreate(CourseIn):
-    curriculum_id: int
-    prerequisite_ids: list[int] = Field(default_factory=list)
+    curriculum_id: Id
+    prerequisite_ids: list[Id] = Field(default_factory=list)
 
 
 class PublishIn(BaseModel):
-    note: str = Field(default="", max_length=500)
+    note: Text = Field(default="", max_length=500)
 
 
 class PublishOut(BaseModel):
@@ -123,8 +124,8 @@ class EnrolmentOut(BaseModel):
 
 
 class EnrolIn(BaseModel):
-    user_id: int | None = None
-    user_ids: list[int] = Field(default_factory=list, max_length=5000)
+    user_id: Id | None = None
+    user_ids: list[Id] = Field(default_factory=list, max_length=5000)
     start_on: date | None = None
     due_on: date | None = None
 
@@ -208,7 +209,7 @@ def version_out(version: CourseVersion) -> VersionOut:
 
 
 @router.get("/curricula", name="api:curricula", response_model=Page[CurriculumOut], dependencies=[allow(*AUTHORS)])
-def list_curricula(db: DbSession, user: CurrentUser, tier: str | None = None) -> Page[CurriculumOut]:
+def list_curricula(db: DbSession, user: CurrentUser, tier: Line | None = None) -> Page[CurriculumOut]:
     rows = service.list_curricula(db, user, tier=tier)
     return Page(items=[curriculum_out(c) for c in rows], total=len(rows))
 
@@ -222,28 +223,28 @@ def create_curriculum(db: DbSession, user: CurrentUser, data: CurriculumIn) -> C
 
 @router.patch("/curricula/{curriculum_id}", name="api:curriculum_update", response_model=CurriculumOut,
               dependencies=[allow(Role.admin, Role.district_admin)])
-def update_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int, data: CurriculumPatch) -> CurriculumOut:
+def update_curriculum(db: DbSession, user: CurrentUser, curriculum_id: Id, data: CurriculumPatch) -> CurriculumOut:
     """Change the fields given; `"org_unit_id": null` makes it city-wide (administrators only)."""
     return curriculum_out(service.update_curriculum(db, user, service.get_curriculum(db, user, curriculum_id, CHANGE), data))
 
 
 @router.post("/curricula/{curriculum_id}/archive", name="api:curriculum_archive", response_model=CurriculumOut,
              dependencies=[allow(Role.admin, Role.district_admin)])
-def archive_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int) -> CurriculumOut:
+def archive_curriculum(db: DbSession, user: CurrentUser, curriculum_id: Id) -> CurriculumOut:
     """409 while the curriculum has published courses that are not archived."""
     return curriculum_out(service.set_curriculum_active(db, user, service.get_curriculum(db, user, curriculum_id, CHANGE), False))
 
 
 @router.post("/curricula/{curriculum_id}/restore", name="api:curriculum_restore", response_model=CurriculumOut,
              dependencies=[allow(Role.admin, Role.district_admin)])
-def restore_curriculum(db: DbSession, user: CurrentUser, curriculum_id: int) -> CurriculumOut:
+def restore_curriculum(db: DbSession, user: CurrentUser, curriculum_id: Id) -> CurriculumOut:
     return curriculum_out(service.set_curriculum_active(db, user, service.get_curriculum(db, user, curriculum_id, CHANGE), True))
 
 
 @router.get("/courses", name="api:courses", response_model=Page[CourseOut], dependencies=[signed_in()])
 def list_courses(
-    db: DbSession, user: CurrentUser, curriculum_id: int | None = None, tier: str | None = None, q: str = "", mine: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    db: DbSession, user: CurrentUser, curriculum_id: Id | None = None, tier: Line | None = None, q: Line = "", mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Page[CourseOut]:
     """Authors see every course (`mine=true`: those they can edit); trainees the published courses they are enrolled in."""
     flt = service.CourseFilter(curriculum_id=curriculum_id, tier=tier, q=q.strip()[:100] or None, mine=mine)
@@ -253,7 +254,7 @@ def list_courses(
 
 
 @router.get("/courses/{course_id}", name="api:course", response_model=CourseDetailOut, dependencies=[signed_in()])
-def course_detail(db: DbSession, user: CurrentUser, course_id: int) -> CourseDetailOut:
+def course_detail(db: DbSession, user: CurrentUser, course_id: Id) -> CourseDetailOut:
     """The course with its newest published structure (`version` is null until it is published)."""
     course = service.get_course(db, user, course_id)  # authors: every course; others: published and enrolled
     version = publishing.latest_version(db, course.id or 0)
@@ -274,20 +275,20 @@ def create_course(db: DbSession, user: CurrentUser, data: CourseCreate) -> Cours
 
 
 @router.post("/courses/{course_id}/publish", name="api:course_publish", response_model=PublishOut, dependencies=[allow(*AUTHORS)])
-def publish(db: DbSession, user: CurrentUser, course_id: int, data: Annotated[PublishIn | None, Body()] = None) -> PublishOut:
+def publish(db: DbSession, user: CurrentUser, course_id: Id, data: Annotated[PublishIn | None, Body()] = None) -> PublishOut:
     course = service.get_course_for_edit(db, user, course_id)
     version = publishing.publish_course(db, user, course, note=(data.note if data else ""))
     return PublishOut(id=str(version.id), course_id=str(course.id), number=version.number, published_at=version.published_at)
 
 
 class LessonMoveIn(BaseModel):
-    module_id: int
-    position: int | None = Field(default=None, ge=0, description="0-based place in the target module; the end when omitted")
+    module_id: Id
+    position: Count | None = Field(default=None, ge=0, description="0-based place in the target module; the end when omitted")
 
 
 class MaterialMoveIn(BaseModel):
-    lesson_id: int
-    position: int | None = Field(default=None, ge=0, description="0-based place in the target lesson; the end when omitted")
+    lesson_id: Id
+    position: Count | None = Field(default=None, ge=0, description="0-based place in the target lesson; the end when omitted")
 
 
 class MovedOut(BaseModel):
@@ -297,7 +298,7 @@ class MovedOut(BaseModel):
 
 
 @router.post("/lessons/{lesson_id}/move", name="api:lesson_move", response_model=MovedOut, dependencies=[allow(*AUTHORS)])
-def move_lesson(db: DbSession, user: CurrentUser, lesson_id: int, data: LessonMoveIn) -> MovedOut:
+def move_lesson(db: DbSession, user: CurrentUser, lesson_id: Id, data: LessonMoveIn) -> MovedOut:
     """Move a lesson to a module of the same course (422 for another course's module; 404 for a lesson
     the caller cannot edit)."""
     structure.item_for_edit(db, user, "lesson", lesson_id)
@@ -306,7 +307,7 @@ def move_lesson(db: DbSession, user: CurrentUser, lesson_id: int, data: LessonMo
 
 
 @router.post("/materials/{material_id}/move", name="api:material_move", response_model=MovedOut, dependencies=[allow(*AUTHORS)])
-def move_material(db: DbSession, user: CurrentUser, material_id: int, data: MaterialMoveIn) -> MovedOut:
+def move_material(db: DbSession, user: CurrentUser, material_id: Id, data: MaterialMoveIn) -> MovedOut:
     """Move a material to a lesson of the same course."""
     structure.item_for_edit(db, user, "material", material_id)
     material = structure.move_material(db, user, material_id, data.lesson_id, position=data.position)
@@ -322,8 +323,8 @@ def enrolment_out(enrolment: Enrolment, user: User, course: Course) -> Enrolment
 
 @router.get("/enrolments", name="api:enrolments", response_model=Page[EnrolmentOut], dependencies=[signed_in()])
 def list_enrolments(
-    db: DbSession, user: CurrentUser, user_id: int | None = None, course_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    db: DbSession, user: CurrentUser, user_id: Id | None = None, course_id: Id | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Page[EnrolmentOut]:
     """Administrators see every enrolment, district administrators their subtree's, instructors those of
     their courses; everybody else only their own."""
@@ -333,7 +334,7 @@ def list_enrolments(
 
 @router.post("/courses/{course_id}/enrolments", name="api:course_enrol", status_code=201, response_model=EnrolOut,
              dependencies=[allow(Role.admin, Role.district_admin)])
-def enrol(db: DbSession, user: CurrentUser, course_id: int, data: EnrolIn, response: Response) -> EnrolOut:
+def enrol(db: DbSession, user: CurrentUser, course_id: Id, data: EnrolIn, response: Response) -> EnrolOut:
     """Enrol one (`user_id`) or many (`user_ids`) people; enrolling someone twice changes nothing
     (`created` counts the new ones; 200 when nobody was new)."""
     course = service.get_course(db, user, course_id, USE)
@@ -375,8 +376,8 @@ def progress_row_out(row: reports.ReportRow) -> ProgressRowOut:
 @router.get("/progress", name="api:progress", response_model=Page[ProgressRowOut],
             dependencies=[allow(Role.admin, Role.district_admin, Role.instructor)])
 def progress(
-    db: DbSession, user: CurrentUser, org_unit_id: int | None = None, tier: str | None = None, course_id: int | None = None,
-    status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    db: DbSession, user: CurrentUser, org_unit_id: Id | None = None, tier: Line | None = None, course_id: Id | None = None,
+    status: Line | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Page[ProgressRowOut]:
     """Enrolments with progress: administrators all, district administrators only people of their
     subtree, instructors only the enrolments of their own courses."""

@@ -24,6 +24,8 @@ from app.core.routing import DbSession, make_router
 from app.core.templating import env as templates_env
 from app.core.templating import flash, path_for, redirect, render
 from app.core.timeutil import format_datetime
+from app.core.types import Count, Id, Line, Offset, Text
+from app.core.xlsx import append_row
 from app.courses import permissions, picture_book, publishing, reports, service, structure, video
 from app.courses.models import Course, MaterialKind
 from app.courses.schemas import CourseIn, CurriculumIn, LessonIn, MaterialIn, MaterialUpdate, ModuleIn
@@ -56,7 +58,7 @@ def _edit(db: DbSession, user: User, course_id: int) -> Course:
 
 
 @router.get("/author/courses", name="author:courses", dependencies=[allow(*AUTHORS)])
-def courses(request: Request, db: DbSession, user: CurrentUser, offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def courses(request: Request, db: DbSession, user: CurrentUser, offset: Annotated[Offset, Query(ge=0)] = 0) -> Response:
     rows, total = service.search_courses(db, user, service.CourseFilter(mine=True), limit=50, offset=offset)
     curricula = service.list_curricula(db, user)
     return render(request, "courses/authoring/courses.html", {
@@ -73,9 +75,9 @@ def courses(request: Request, db: DbSession, user: CurrentUser, offset: Annotate
 
 
 @router.post("/author/curricula", name="author:curriculum_create", dependencies=[allow(*AUTHORS)])
-def curriculum_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[str, Form()] = "",
-                      tier: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
-                      org_unit_id: Annotated[str, Form()] = "") -> Response:
+def curriculum_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[Line, Form()] = "",
+                      tier: Annotated[Line, Form()] = "", description: Annotated[Text, Form()] = "",
+                      org_unit_id: Annotated[Line, Form()] = "") -> Response:
     try:
         data = CurriculumIn.model_validate({"title": title, "tier": tier, "description": description,
                                             "org_unit_id": int(org_unit_id) if org_unit_id.isdigit() else None})
@@ -88,9 +90,9 @@ def curriculum_create(request: Request, db: DbSession, user: CurrentUser, title:
 
 
 @router.post("/author/curricula/{curriculum_id}", name="author:curriculum_update", dependencies=[allow(*AUTHORS)])
-def curriculum_update(request: Request, db: DbSession, user: CurrentUser, curriculum_id: int, title: Annotated[str, Form()] = "",
-                      tier: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
-                      org_unit_id: Annotated[str, Form()] = "") -> Response:
+def curriculum_update(request: Request, db: DbSession, user: CurrentUser, curriculum_id: Id, title: Annotated[Line, Form()] = "",
+                      tier: Annotated[Line, Form()] = "", description: Annotated[Text, Form()] = "",
+                      org_unit_id: Annotated[Line, Form()] = "") -> Response:
     curriculum = service.get_curriculum(db, user, curriculum_id, CHANGE)
     try:
         data = CurriculumIn.model_validate({"title": title, "tier": tier, "description": description,
@@ -104,8 +106,8 @@ def curriculum_update(request: Request, db: DbSession, user: CurrentUser, curric
 
 
 @router.post("/author/curricula/{curriculum_id}/archive", name="author:curriculum_archive", dependencies=[allow(*AUTHORS)])
-def curriculum_archive(request: Request, db: DbSession, user: CurrentUser, curriculum_id: int,
-                       active: Annotated[str, Form()] = "0") -> Response:
+def curriculum_archive(request: Request, db: DbSession, user: CurrentUser, curriculum_id: Id,
+                       active: Annotated[Line, Form()] = "0") -> Response:
     """Archive (active=0) or restore (active=1) a curriculum."""
     curriculum = service.get_curriculum(db, user, curriculum_id, CHANGE)
     try:
@@ -119,9 +121,9 @@ def curriculum_archive(request: Request, db: DbSession, user: CurrentUser, curri
 
 
 @router.post("/author/courses", name="author:course_create", dependencies=[allow(*AUTHORS)])
-def course_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[str, Form()] = "",
-                  curriculum_id: Annotated[int, Form()] = 0, hours: Annotated[str, Form()] = "1",
-                  is_required: Annotated[str, Form()] = "") -> Response:
+def course_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[Line, Form()] = "",
+                  curriculum_id: Annotated[Id, Form()] = 0, hours: Annotated[Line, Form()] = "1",
+                  is_required: Annotated[Line, Form()] = "") -> Response:
     try:
         curriculum = service.get_curriculum(db, user, curriculum_id, USE)
         course = service.create_course(db, user, curriculum, CourseIn.model_validate(
@@ -154,15 +156,15 @@ def _editor(request: Request, db: DbSession, user: User, course: Course, *, bloc
 
 
 @router.get("/author/courses/{course_id}", name="author:editor", dependencies=[allow(*AUTHORS)])
-def editor(request: Request, db: DbSession, user: CurrentUser, course_id: int) -> Response:
+def editor(request: Request, db: DbSession, user: CurrentUser, course_id: Id) -> Response:
     return _editor(request, db, user, _edit(db, user, course_id))
 
 
 @router.post("/author/courses/{course_id}", name="author:course_update", dependencies=[allow(*AUTHORS)])
-def course_update(request: Request, db: DbSession, user: CurrentUser, course_id: int, title: Annotated[str, Form()] = "",
-                  summary: Annotated[str, Form()] = "", hours: Annotated[str, Form()] = "0",
-                  is_required: Annotated[str, Form()] = "", curriculum_id: Annotated[int, Form()] = 0,
-                  prerequisite_ids: Annotated[list[int] | None, Form()] = None) -> Response:
+def course_update(request: Request, db: DbSession, user: CurrentUser, course_id: Id, title: Annotated[Line, Form()] = "",
+                  summary: Annotated[Text, Form()] = "", hours: Annotated[Line, Form()] = "0",
+                  is_required: Annotated[Line, Form()] = "", curriculum_id: Annotated[Id, Form()] = 0,
+                  prerequisite_ids: Annotated[list[Id] | None, Form()] = None) -> Response:
     course = _edit(db, user, course_id)
     try:
         data = CourseIn.model_validate({"title": title, "summary": summary, "hours": Decimal(hours or "0"),
@@ -181,7 +183,7 @@ def course_update(request: Request, db: DbSession, user: CurrentUser, course_id:
 
 
 @router.post("/author/courses/{course_id}/modules", name="author:module_add", dependencies=[allow(*AUTHORS)])
-def module_add(request: Request, db: DbSession, user: CurrentUser, course_id: int, title: Annotated[str, Form()] = "") -> Response:
+def module_add(request: Request, db: DbSession, user: CurrentUser, course_id: Id, title: Annotated[Line, Form()] = "") -> Response:
     course = _edit(db, user, course_id)
     try:
         structure.add_module(db, user, course, ModuleIn(title=title))
@@ -193,8 +195,8 @@ def module_add(request: Request, db: DbSession, user: CurrentUser, course_id: in
 
 
 @router.post("/author/modules/{module_id}/lessons", name="author:lesson_add", dependencies=[allow(*AUTHORS)])
-def lesson_add(request: Request, db: DbSession, user: CurrentUser, module_id: int, course_id: Annotated[int, Form()],
-               title: Annotated[str, Form()] = "") -> Response:
+def lesson_add(request: Request, db: DbSession, user: CurrentUser, module_id: Id, course_id: Annotated[Id, Form()],
+               title: Annotated[Line, Form()] = "") -> Response:
     course = _edit(db, user, course_id)
     try:
         if module_id not in {dm.module.id for dm in publishing.draft_tree(db, user, course)}:
@@ -232,32 +234,32 @@ def material_config(kind: str, form: dict[str, Any], clause_ids: list[int]) -> d
 class MaterialForm(BaseModel):
     """The fields of the material form; each kind uses its own subset (see material_config)."""
 
-    course_id: int = 0
-    kind: str = ""
-    title: str = ""
-    is_required: str = ""
-    html: str = ""
-    clause_ids: list[int] = Field(default_factory=list)
-    asset_id: str = ""
-    duration_s: str = ""
-    completion_percent: str = ""
-    no_seek: str = ""
-    subtitles_vtt: str = ""
-    subtitles_label: str = ""
-    pages: str = ""
-    page_image: list[str] = Field(default_factory=list)  # picture book: the page rows, in order
-    page_caption: list[str] = Field(default_factory=list)
-    name: str = ""
-    location: str = ""
-    photos: str = ""
-    equipment: str = ""
-    notes: str = ""
-    checklist_id: str = ""
-    instructions: str = ""
+    course_id: Id = 0
+    kind: Line = ""
+    title: Line = ""
+    is_required: Line = ""
+    html: Text = ""
+    clause_ids: list[Id] = Field(default_factory=list)
+    asset_id: Line = ""
+    duration_s: Line = ""
+    completion_percent: Line = ""
+    no_seek: Line = ""
+    subtitles_vtt: Text = ""
+    subtitles_label: Line = ""
+    pages: Text = ""
+    page_image: list[Line] = Field(default_factory=list)  # picture book: the page rows, in order
+    page_caption: list[Line] = Field(default_factory=list)
+    name: Line = ""
+    location: Line = ""
+    photos: Text = ""
+    equipment: Text = ""
+    notes: Text = ""
+    checklist_id: Line = ""
+    instructions: Text = ""
 
 
 @router.post("/author/lessons/{lesson_id}/materials", name="author:material_add", dependencies=[allow(*AUTHORS)])
-def material_add(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, form: Annotated[MaterialForm, Form()]) -> Response:
+def material_add(request: Request, db: DbSession, user: CurrentUser, lesson_id: Id, form: Annotated[MaterialForm, Form()]) -> Response:
     course = _edit(db, user, form.course_id)
     try:
         if lesson_id not in {dl.lesson.id for dm in publishing.draft_tree(db, user, course) for dl in dm.lessons}:
@@ -274,7 +276,7 @@ def material_add(request: Request, db: DbSession, user: CurrentUser, lesson_id: 
 
 
 @router.get("/author/lessons/{lesson_id}/materials/new", name="author:material_new", dependencies=[allow(*AUTHORS)])
-def material_new(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, kind: str = "text") -> Response:
+def material_new(request: Request, db: DbSession, user: CurrentUser, lesson_id: Id, kind: Line = "text") -> Response:
     lesson, course = _item(db, user, "lesson", lesson_id)
     if kind not in {k.value for k in MaterialKind}:
         raise NotFound()
@@ -285,7 +287,7 @@ def material_new(request: Request, db: DbSession, user: CurrentUser, lesson_id: 
 
 
 @router.get("/author/materials/{material_id}", name="author:material_edit", dependencies=[allow(*AUTHORS)])
-def material_edit(request: Request, db: DbSession, user: CurrentUser, material_id: int) -> Response:
+def material_edit(request: Request, db: DbSession, user: CurrentUser, material_id: Id) -> Response:
     material, course, lesson = _material_for_edit(db, user, material_id)
     config = material.config
     values = {"html": config.get("html", ""), "asset_id": config.get("asset_id", ""), "duration_s": config.get("duration_s") or "",
@@ -306,7 +308,7 @@ def material_edit(request: Request, db: DbSession, user: CurrentUser, material_i
 
 
 @router.get("/author/picture-book/pages", name="author:picture_book_rows", dependencies=[allow(*AUTHORS)])
-def picture_book_rows(request: Request, db: DbSession, user: CurrentUser, asset_id: str = "") -> Response:
+def picture_book_rows(request: Request, db: DbSession, user: CurrentUser, asset_id: Line = "") -> Response:
     """The page rows an uploaded picture or PDF adds to a picture book (an htmx fragment for the editor's
     script), with the progress fragment while it is processed."""
     asset = media.get_visible(db, user, asset_id)
@@ -327,7 +329,7 @@ def _material_for_edit(db: DbSession, user: User, material_id: int) -> tuple[Any
 
 
 @router.post("/author/materials/{material_id}", name="author:material_update", dependencies=[allow(*AUTHORS)])
-def material_update(request: Request, db: DbSession, user: CurrentUser, material_id: int,
+def material_update(request: Request, db: DbSession, user: CurrentUser, material_id: Id,
                     form: Annotated[MaterialForm, Form()]) -> Response:
     material, course, lesson = _material_for_edit(db, user, material_id)
     try:
@@ -343,7 +345,7 @@ def material_update(request: Request, db: DbSession, user: CurrentUser, material
 
 
 @router.get("/author/clauses", name="author:clause_search", dependencies=[allow(*AUTHORS)])
-def clause_search(request: Request, db: DbSession, user: CurrentUser, q: str = "") -> Response:
+def clause_search(request: Request, db: DbSession, user: CurrentUser, q: Line = "") -> Response:
     """Standard clauses to cite, from the standards library's search (an htmx fragment)."""
     query = q.strip()[:100]
     hits = [h for h in standards.search_standards(db, user, query, limit=20)[0] if h.clause is not None] if query else []
@@ -362,14 +364,14 @@ def _item(db: DbSession, user: User, kind: str, item_id: int) -> tuple[Any, Cour
 
 
 @router.get("/author/{kind}s/{item_id}/title", name="author:title", dependencies=[allow(*AUTHORS)])
-def title_fragment(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int, edit: int = 0) -> Response:
+def title_fragment(request: Request, db: DbSession, user: CurrentUser, kind: Line, item_id: Id, edit: Count = 0) -> Response:
     item, course = _item(db, user, kind, item_id)
     return render(request, "courses/authoring/_title.html", {"kind": kind, "item": item, "course": course, "editing": bool(edit)})
 
 
 @router.post("/author/{kind}s/{item_id}/title", name="author:title_save", dependencies=[allow(*AUTHORS)])
-def title_save(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int,
-               title: Annotated[str, Form()] = "") -> Response:
+def title_save(request: Request, db: DbSession, user: CurrentUser, kind: Line, item_id: Id,
+               title: Annotated[Line, Form()] = "") -> Response:
     item, course = _item(db, user, kind, item_id)
     try:
         if kind == "module":
@@ -386,7 +388,7 @@ def title_save(request: Request, db: DbSession, user: CurrentUser, kind: str, it
 
 
 @router.post("/author/{kind}s/{item_id}/remove", name="author:remove", dependencies=[allow(*AUTHORS)])
-def remove(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int) -> Response:
+def remove(request: Request, db: DbSession, user: CurrentUser, kind: Line, item_id: Id) -> Response:
     item, course = _item(db, user, kind, item_id)
     {"module": structure.remove_module, "lesson": structure.remove_lesson, "material": structure.remove_material}[kind](db, user, item_id)
     flash(request, _("“%(title)s” removed.", title=item.title))
@@ -399,16 +401,16 @@ def remove(request: Request, db: DbSession, user: CurrentUser, kind: str, item_i
 
 
 @router.post("/author/courses/{course_id}/order", name="author:reorder", dependencies=[allow(*AUTHORS)])
-def reorder(request: Request, db: DbSession, user: CurrentUser, course_id: int, scope: Annotated[str, Form()],
-            ids: Annotated[list[int], Form()], parent_id: Annotated[int | None, Form()] = None) -> Response:
+def reorder(request: Request, db: DbSession, user: CurrentUser, course_id: Id, scope: Annotated[Line, Form()],
+            ids: Annotated[list[Id], Form()], parent_id: Annotated[Id | None, Form()] = None) -> Response:
     course = _edit(db, user, course_id)
     structure.reorder_in_course(db, user, course, scope, parent_id, ids)
     return _editor(request, db, user, course)
 
 
 @router.post("/author/courses/{course_id}/move", name="author:move", dependencies=[allow(*AUTHORS)])
-def move(request: Request, db: DbSession, user: CurrentUser, course_id: int, scope: Annotated[str, Form()],
-         item_id: Annotated[int, Form()], direction: Annotated[str, Form()], parent_id: Annotated[int | None, Form()] = None) -> Response:
+def move(request: Request, db: DbSession, user: CurrentUser, course_id: Id, scope: Annotated[Line, Form()],
+         item_id: Annotated[Id, Form()], direction: Annotated[Line, Form()], parent_id: Annotated[Id | None, Form()] = None) -> Response:
     course = _edit(db, user, course_id)
     structure.move_step(db, user, course, scope, parent_id, item_id, -1 if direction == "up" else 1)
     if _hx(request):
@@ -417,8 +419,8 @@ def move(request: Request, db: DbSession, user: CurrentUser, course_id: int, sco
 
 
 @router.post("/author/{kind}s/{item_id}/move-to", name="author:move_to", dependencies=[allow(*AUTHORS)])
-def move_to(request: Request, db: DbSession, user: CurrentUser, kind: str, item_id: int,
-            parent_id: Annotated[int, Form()]) -> Response:
+def move_to(request: Request, db: DbSession, user: CurrentUser, kind: Line, item_id: Id,
+            parent_id: Annotated[Id, Form()]) -> Response:
     """Move a lesson to another module, or a material to another lesson, of the same course (to the end)."""
     if kind not in ("lesson", "material"):
         raise NotFound()
@@ -443,7 +445,7 @@ def move_to(request: Request, db: DbSession, user: CurrentUser, kind: str, item_
 
 
 @router.get("/author/courses/{course_id}/preview", name="author:preview", dependencies=[allow(*AUTHORS)])
-def preview(request: Request, db: DbSession, user: CurrentUser, course_id: int, lesson: int | None = None) -> Response:
+def preview(request: Request, db: DbSession, user: CurrentUser, course_id: Id, lesson: Id | None = None) -> Response:
     course = _edit(db, user, course_id)
     snapshot = publishing.draft_preview(db, user, course)
     lessons = [dict(les, module_title=m["title"]) for m in snapshot["modules"] for les in m["lessons"]]
@@ -466,8 +468,8 @@ def preview(request: Request, db: DbSession, user: CurrentUser, course_id: int, 
 
 
 @router.post("/author/courses/{course_id}/publish", name="author:publish", dependencies=[allow(*AUTHORS)])
-def publish(request: Request, db: DbSession, user: CurrentUser, course_id: int,
-            note: Annotated[str, Form(max_length=500)] = "") -> Response:
+def publish(request: Request, db: DbSession, user: CurrentUser, course_id: Id,
+            note: Annotated[Text, Form(max_length=500)] = "") -> Response:
     course = _edit(db, user, course_id)
     try:
         version = publishing.publish_course(db, user, course, note=note.strip())
@@ -498,8 +500,8 @@ def _report_units(db: DbSession, user: User) -> list[Any]:
 
 
 @router.get("/author/reports/progress", name="author:progress", dependencies=[allow(*REPORTERS)])
-def progress(request: Request, db: DbSession, user: CurrentUser, org_unit_id: str = "", tier: str = "", course_id: str = "",
-             status: str = "", offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def progress(request: Request, db: DbSession, user: CurrentUser, org_unit_id: Line = "", tier: Line = "", course_id: Line = "",
+             status: Line = "", offset: Annotated[Offset, Query(ge=0)] = 0) -> Response:
     """Administrators see every enrolment, district administrators their subtree's people, instructors
     the enrolments of their own courses (reports.progress_report scopes the rows)."""
     flt = _report_filter(org_unit_id, tier, course_id, status)
@@ -517,8 +519,8 @@ def progress(request: Request, db: DbSession, user: CurrentUser, org_unit_id: st
 
 
 @router.get("/author/reports/progress.xlsx", name="author:progress_export", dependencies=[allow(*REPORTERS)])
-def progress_export(db: DbSession, user: CurrentUser, org_unit_id: str = "", tier: str = "", course_id: str = "",
-                    status: str = "") -> Response:
+def progress_export(db: DbSession, user: CurrentUser, org_unit_id: Line = "", tier: Line = "", course_id: Line = "",
+                    status: Line = "") -> Response:
     from openpyxl import Workbook
 
     rows, _total = reports.progress_report(db, user, _report_filter(org_unit_id, tier, course_id, status), limit=EXPORT_LIMIT)
@@ -529,7 +531,7 @@ def progress_export(db: DbSession, user: CurrentUser, org_unit_id: str = "", tie
     sheet.append([_("Name"), _("Username"), _("Unit"), _("Tier"), _("Course"), _("Status"), _("Progress (%)"), _("Enrolled"),
                   _("Due"), _("Completed")])
     for row in rows:
-        sheet.append([row.user.display_name, row.user.username, row.unit.name, str(Tier(row.user.tier).label), row.course.title,
+        append_row(sheet, [row.user.display_name, row.user.username, row.unit.name, str(Tier(row.user.tier).label), row.course.title,
                       row.status.label, row.percent, format_datetime(row.enrolment.enrolled_at),
                       row.enrolment.due_on.isoformat() if row.enrolment.due_on else "",
                       format_datetime(row.enrolment.completed_at) if row.enrolment.completed_at else ""])

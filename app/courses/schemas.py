@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from app.accounts.models import Tier
+from app.core.types import Count, Id, Int4, JsonObject, Line, Text
 from app.courses.models import MaterialKind
 
 
@@ -20,51 +20,51 @@ class _Stripped(BaseModel):
 
 
 class CurriculumIn(_Stripped):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
+    title: Line = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=5000)
     tier: Tier
-    org_unit_id: int | None = None
-    sort_order: int = 0
+    org_unit_id: Id | None = None
+    sort_order: Int4 = 0
 
 
 class CurriculumPatch(_Stripped):
     """A partial change: only the fields given are changed (`org_unit_id: null` makes it city-wide)."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
+    title: Line | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=5000)
     tier: Tier | None = None
-    org_unit_id: int | None = None
-    sort_order: int | None = None
+    org_unit_id: Id | None = None
+    sort_order: Int4 | None = None
 
 
 class CourseIn(_Stripped):
-    title: str = Field(min_length=1, max_length=200)
-    summary: str = Field(default="", max_length=5000)
+    title: Line = Field(min_length=1, max_length=200)
+    summary: Text = Field(default="", max_length=5000)
     hours: Decimal = Field(default=Decimal("1"), ge=0, le=999, max_digits=4, decimal_places=1)
     is_required: bool = True
-    sort_order: int = 0
+    sort_order: Int4 = 0
 
 
 class ModuleIn(_Stripped):
-    title: str = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=200)
 
 
 class LessonIn(_Stripped):
-    title: str = Field(min_length=1, max_length=200)
-    summary: str = Field(default="", max_length=5000)
+    title: Line = Field(min_length=1, max_length=200)
+    summary: Text = Field(default="", max_length=5000)
 
 
 class MaterialIn(_Stripped):
     kind: MaterialKind
-    title: str = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=200)
     is_required: bool = True
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: JsonObject = Field(default_factory=dict)
 
 
 class MaterialUpdate(_Stripped):
-    title: str = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=200)
     is_required: bool = True
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: JsonObject = Field(default_factory=dict)
 
 
 class EnrolmentIn(BaseModel):
@@ -74,5 +74,5 @@ class EnrolmentIn(BaseModel):
 
 class RuleIn(BaseModel):
     tier: Tier | None = None
-    org_unit_id: int | None = None
-    due_days: int | None = Field(default=None, gt=0, le=3650)
+    org_unit_id: Id | None = None
+    due_days: Count | None = Field(default=None, gt=0, le=3650)

@@ -69,7 +69,7 @@ def update_curriculum(session: Session, actor: User, curriculum: Curriculum, dat
         accounts.target_unit(session, actor, changes["org_unit_id"])
     if changes.get("tier") is not None:
         changes["tier"] = Tier(changes["tier"]).value
-    for name in ("title", "tier"):
+    for name in ("title", "tier", "description", "sort_order"):  # null: not changed (the columns are NOT NULL)
         if name in changes and changes[name] is None:
             del changes[name]
     curriculum.sqlmodel_update(changes)

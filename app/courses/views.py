@@ -19,6 +19,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.core.lean import LeanRoute, query_ints, run_view
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, is_htmx, path_for, redirect, render
+from app.core.types import Count, Id
 from app.courses import learning, picture_book, reads, video
 from app.courses import media_access as _media_access  # noqa: F401  (registers the trainees' media viewer check)
 from app.courses.models import MaterialKind
@@ -40,13 +41,13 @@ def my_learning_fragment(request: Request, db: DbSession, user: CurrentUser) -> 
 
 
 @router.get("/learn/courses/{course_id}", name="courses:course", dependencies=[signed_in()])
-def course_page(request: Request, db: DbSession, user: CurrentUser, course_id: int) -> Response:
+def course_page(request: Request, db: DbSession, user: CurrentUser, course_id: Id) -> Response:
     outline = reads.course_outline(db, user, course_id)
     return render(request, "courses/course.html", {"outline": outline}, block="outline")
 
 
 @router.post("/learn/courses/{course_id}/start", name="courses:start", dependencies=[signed_in()])
-def course_start(request: Request, db: DbSession, user: CurrentUser, course_id: int) -> Response:
+def course_start(request: Request, db: DbSession, user: CurrentUser, course_id: Id) -> Response:
     try:
         enrolment = learning.start(db, user, course_id)
     except Conflict as exc:
@@ -78,7 +79,7 @@ def _player(db: DbSession, view: reads.LessonView, item: int, page: int) -> dict
 
 
 @router.get("/learn/lessons/{lesson_id}", name="courses:lesson", dependencies=[signed_in()])
-def lesson_page(request: Request, db: DbSession, user: CurrentUser, lesson_id: int,
+def lesson_page(request: Request, db: DbSession, user: CurrentUser, lesson_id: Id,
                 item: Annotated[int, Query(ge=0, le=500)] = 0, page: Annotated[int, Query(ge=0, le=500)] = 0) -> Response:
     enrolment, view = reads.player_view(db, user, lesson_id)
     if view is None:
@@ -127,7 +128,7 @@ def _state(view: reads.LessonView) -> tuple[bool, bool]:
 
 
 @router.post("/learn/lessons/{lesson_id}/materials/{material_id}/read", name="courses:mark_read", dependencies=[signed_in()])
-def material_read(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, material_id: int) -> Response:
+def material_read(request: Request, db: DbSession, user: CurrentUser, lesson_id: Id, material_id: Id) -> Response:
     enrolment = reads.course_of_lesson_id(db, user, lesson_id)
     before = reads.lesson_view(db, user, enrolment.course_id, lesson_id)
     state = _state(before)
@@ -137,8 +138,8 @@ def material_read(request: Request, db: DbSession, user: CurrentUser, lesson_id:
 
 @router.post("/learn/lessons/{lesson_id}/materials/{material_id}/pages/{page}", name="courses:page_seen",
              dependencies=[signed_in()])
-def material_page_seen(request: Request, db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, page: int,
-                       seen_from: Annotated[int | None, Form(ge=0)] = None) -> Response:
+def material_page_seen(request: Request, db: DbSession, user: CurrentUser, lesson_id: Id, material_id: Id, page: Count,
+                       seen_from: Annotated[Count | None, Form(ge=0)] = None) -> Response:
     enrolment = reads.course_of_lesson_id(db, user, lesson_id)
     before = reads.lesson_view(db, user, enrolment.course_id, lesson_id)
     state = _state(before)
@@ -156,7 +157,7 @@ def material_page_seen(request: Request, db: DbSession, user: CurrentUser, lesso
 
 @router.post("/api/v1/lessons/{lesson_id}/materials/{material_id}/heartbeats", name="courses:video_heartbeat",
              response_model=video.HeartbeatOut, dependencies=[signed_in()], tags=["learning"])
-def video_heartbeat(db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, beat: video.Heartbeat) -> video.HeartbeatOut:
+def video_heartbeat(db: DbSession, user: CurrentUser, lesson_id: Id, material_id: Id, beat: video.Heartbeat) -> video.HeartbeatOut:
     """The player reports the stretches of media time it played and where it is; the server merges
     them and decides completion (app/courses/video.py). Replaying a heartbeat changes nothing."""
     return video.record_heartbeat(db, user, lesson_id, material_id, beat)
@@ -164,7 +165,7 @@ def video_heartbeat(db: DbSession, user: CurrentUser, lesson_id: int, material_i
 
 @router.get("/learn/lessons/{lesson_id}/materials/{material_id}/subtitles/{index}.vtt", name="courses:subtitles",
             dependencies=[signed_in()])
-def video_subtitles(db: DbSession, user: CurrentUser, lesson_id: int, material_id: int, index: int) -> Response:
+def video_subtitles(db: DbSession, user: CurrentUser, lesson_id: Id, material_id: Id, index: Count) -> Response:
     text = video.subtitle_text(db, user, lesson_id, material_id, index)
     return Response(text, media_type="text/vtt; charset=utf-8",
                     headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})

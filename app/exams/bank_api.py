@@ -15,7 +15,8 @@ from app.accounts.scope import related
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
-from app.core.routing import DbSession, make_router
+from app.core.routing import DbSession, body_limit, make_router
+from app.core.types import Count, Id, Line, Offset
 from app.exams import bank as service
 from app.exams import bank_jobs, bank_transfer, question_checks
 from app.exams.bank_schemas import (
@@ -34,7 +35,7 @@ from app.exams.bank_schemas import (
 )
 from app.exams.exporters import EXTENSIONS, MEDIA_TYPES
 from app.exams.importers import FORMATS, guess_format, xlsx_template
-from app.exams.importers.base import MAX_FILE_BYTES
+from app.exams.importers.base import IMPORT_BODY_LIMIT, MAX_FILE_BYTES
 from app.exams.models import QuestionBank
 from app.exams.permissions import AUTHOR_ROLES
 
@@ -81,8 +82,8 @@ def template(layout: Literal["question", "option"] = "question") -> RawResponse:
 
 
 @router.get("/question-banks", name="api:question_banks", response_model=Page[BankDetailOut], dependencies=[allow(*AUTHORS)])
-def list_banks(db: DbSession, user: CurrentUser, q: str = "", archived: bool = False,
-               limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> Page[BankDetailOut]:
+def list_banks(db: DbSession, user: CurrentUser, q: Line = "", archived: bool = False,
+               limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[Offset, Query(ge=0)] = 0) -> Page[BankDetailOut]:
     """The banks the caller manages: their own; an administrator's every bank; a district administrator's their subtree's."""
     rows, total = service.list_banks(db, user, q=q[:100], archived=archived, limit=limit, offset=offset)
     counts = service.question_counts(db, {b.id or 0 for b in rows})
@@ -97,25 +98,25 @@ def create_bank(db: DbSession, user: CurrentUser, data: BankIn) -> BankOut:
 
 
 @router.get("/question-banks/{bank_id}", name="api:question_bank", response_model=BankDetailOut, dependencies=[allow(*AUTHORS)])
-def get_bank(db: DbSession, user: CurrentUser, bank_id: int) -> BankDetailOut:
+def get_bank(db: DbSession, user: CurrentUser, bank_id: Id) -> BankDetailOut:
     return bank_out(db, service.get_bank(db, user, bank_id))
 
 
 @router.patch("/question-banks/{bank_id}", name="api:question_bank_update", response_model=BankDetailOut,
               dependencies=[allow(*AUTHORS)])
-def update_bank(db: DbSession, user: CurrentUser, bank_id: int, data: BankPatch) -> BankDetailOut:
+def update_bank(db: DbSession, user: CurrentUser, bank_id: Id, data: BankPatch) -> BankDetailOut:
     return bank_out(db, service.update_bank(db, user, service.get_bank(db, user, bank_id), data))
 
 
 @router.post("/question-banks/{bank_id}/archive", name="api:question_bank_archive", response_model=BankDetailOut,
              dependencies=[allow(*AUTHORS)])
-def archive_bank(db: DbSession, user: CurrentUser, bank_id: int) -> BankDetailOut:
+def archive_bank(db: DbSession, user: CurrentUser, bank_id: Id) -> BankDetailOut:
     return bank_out(db, service.archive_bank(db, user, service.get_bank(db, user, bank_id)))
 
 
 @router.post("/question-banks/{bank_id}/restore", name="api:question_bank_restore", response_model=BankDetailOut,
              dependencies=[allow(*AUTHORS)])
-def restore_bank(db: DbSession, user: CurrentUser, bank_id: int) -> BankDetailOut:
+def restore_bank(db: DbSession, user: CurrentUser, bank_id: Id) -> BankDetailOut:
     return bank_out(db, service.archive_bank(db, user, service.get_bank(db, user, bank_id), archived=False))
 
 
@@ -125,9 +126,9 @@ def restore_bank(db: DbSession, user: CurrentUser, bank_id: int) -> BankDetailOu
 
 @router.get("/question-banks/{bank_id}/questions", name="api:bank_questions", response_model=Page[QuestionRowOut],
             dependencies=[allow(*AUTHORS)])
-def list_questions(db: DbSession, user: CurrentUser, bank_id: int, type: str | None = None, tag: str | None = None,
-                   difficulty: Annotated[int | None, Query(ge=1, le=5)] = None, status: str | None = None, q: str | None = None,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> Page[QuestionRowOut]:
+def list_questions(db: DbSession, user: CurrentUser, bank_id: Id, type: Line | None = None, tag: Line | None = None,
+                   difficulty: Annotated[int | None, Query(ge=1, le=5)] = None, status: Line | None = None, q: Line | None = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[Offset, Query(ge=0)] = 0) -> Page[QuestionRowOut]:
     """Questions with their current version, newest first; options are `[{id, text}]` (matching: the right-hand side)."""
     bank = service.get_bank(db, user, bank_id)
     flt = service.QuestionFilter(type=type, tag=tag, difficulty=difficulty, status=status, q=(q or "")[:100] or None)
@@ -137,18 +138,18 @@ def list_questions(db: DbSession, user: CurrentUser, bank_id: int, type: str | N
 
 @router.post("/question-banks/{bank_id}/questions", name="api:bank_question_create", status_code=201, response_model=QuestionOut,
              dependencies=[allow(*AUTHORS)])
-def create_question(db: DbSession, user: CurrentUser, bank_id: int, data: QuestionIn) -> QuestionOut:
+def create_question(db: DbSession, user: CurrentUser, bank_id: Id, data: QuestionIn) -> QuestionOut:
     return question_out(db, service.create_question(db, user, service.get_bank(db, user, bank_id), data))
 
 
 @router.get("/questions/{question_id}", name="api:question", response_model=QuestionOut, dependencies=[allow(*AUTHORS)])
-def get_question(db: DbSession, user: CurrentUser, question_id: int) -> QuestionOut:
+def get_question(db: DbSession, user: CurrentUser, question_id: Id) -> QuestionOut:
     return question_out(db, service.get_question(db, user, question_id))
 
 
 @router.patch("/questions/{question_id}", name="api:question_update", response_model=QuestionOut, dependencies=[allow(*AUTHORS)])
-def update_question(db: DbSession, user: CurrentUser, question_id: int, data: QuestionPatch,
-                    expected_version: Annotated[int | None, Query(ge=1)] = None) -> QuestionOut:
+def update_question(db: DbSession, user: CurrentUser, question_id: Id, data: QuestionPatch,
+                    expected_version: Annotated[Count | None, Query(ge=1)] = None) -> QuestionOut:
     """Content changes make a new version (past attempts keep theirs); `expected_version` turns a
     concurrent edit into 409."""
     row = service.get_question(db, user, question_id)
@@ -159,11 +160,12 @@ def update_question(db: DbSession, user: CurrentUser, question_id: int, data: Qu
 # Import and export
 
 
-@router.post("/question-banks/{bank_id}/imports", name="api:bank_import", response_model=ImportOut, dependencies=[allow(*AUTHORS)],
+@router.post("/question-banks/{bank_id}/imports", name="api:bank_import", response_model=ImportOut,
+             dependencies=[allow(*AUTHORS), body_limit(IMPORT_BODY_LIMIT)],
              responses={202: {"description": "Asked for `background` and large: a job stores the questions", "model": ImportOut},
                         422: {"description": "Errors in the file (nothing stored): errors [{loc: [\"file\", line or item], msg}]"}})
-def import_questions(response: Response, db: DbSession, user: CurrentUser, bank_id: int, file: Annotated[UploadFile, File()],
-                     format: Annotated[str, Form()] = "", dry_run: Annotated[bool, Form()] = False,
+def import_questions(response: Response, db: DbSession, user: CurrentUser, bank_id: Id, file: Annotated[UploadFile, File()],
+                     format: Annotated[Line, Form()] = "", dry_run: Annotated[bool, Form()] = False,
                      skip_duplicates: Annotated[bool, Form()] = False, background: Annotated[bool, Form()] = False) -> ImportOut:
     """Import a gift, aiken, moodle-xml, qti (item or zip package) or xlsx file: every question or
     none. Duplicates of questions already in the bank come back as warnings (`skip_duplicates` leaves
@@ -191,7 +193,7 @@ def import_questions(response: Response, db: DbSession, user: CurrentUser, bank_
 
 @router.get("/question-banks/{bank_id}/imports/{job_id}", name="api:bank_import_job", response_model=ImportJobOut,
             dependencies=[allow(*AUTHORS)])
-def import_job(db: DbSession, user: CurrentUser, bank_id: int, job_id: int) -> ImportJobOut:
+def import_job(db: DbSession, user: CurrentUser, bank_id: Id, job_id: Id) -> ImportJobOut:
     view = bank_jobs.get_import_job(db, user, service.get_bank(db, user, bank_id), job_id)
     return ImportJobOut(job_id=str(view.job.id), status=view.job.status, progress=view.job.progress, finished=view.finished,
                         ok=view.ok, created=view.created, errors=view.errors)
@@ -199,7 +201,7 @@ def import_job(db: DbSession, user: CurrentUser, bank_id: int, job_id: int) -> I
 
 @router.get("/question-banks/{bank_id}/export", name="api:bank_export", dependencies=[allow(*AUTHORS)], response_class=RawResponse,
             responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}})
-def export(db: DbSession, user: CurrentUser, bank_id: int, format: Literal["moodle-xml", "qti", "xlsx"] = "xlsx") -> RawResponse:
+def export(db: DbSession, user: CurrentUser, bank_id: Id, format: Literal["moodle-xml", "qti", "xlsx"] = "xlsx") -> RawResponse:
     """The bank's questions (not the retired ones) as Moodle XML, a QTI 2.1 zip or the Excel layout.
     Questions whose content needs fixing (`problems` in the question list) are left out; their ids come
     comma separated in the `X-Skipped-Questions` header (absent when none was skipped)."""

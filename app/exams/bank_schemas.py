@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.types import Count, Id, JsonObject, Line, Text
 from app.exams.models import QuestionStatus
 
 Tier = Literal["decision", "management", "execution"]
@@ -18,15 +19,15 @@ Tier = Literal["decision", "management", "execution"]
 class BankIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
+    name: Line = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=2000)
 
 
 class BankPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=2000)
 
 
 class BankOut(BaseModel):
@@ -46,18 +47,18 @@ class QuestionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    type: str
-    stem: str  # must show something once sanitised: checked with the rest of the content (drafts.build_draft)
-    config: dict[str, Any]
+    type: Line
+    stem: Text  # must show something once sanitised: checked with the rest of the content (drafts.build_draft)
+    config: JsonObject
     points: float = Field(default=1.0, gt=0, le=1000)
-    difficulty: int = Field(default=3, ge=1, le=5)
-    explanation: str = ""
-    tags: list[str] = Field(default_factory=list)
-    category: str = Field(default="", max_length=200)
+    difficulty: Count = Field(default=3, ge=1, le=5)
+    explanation: Text = ""
+    tags: list[Line] = Field(default_factory=list)
+    category: Line = Field(default="", max_length=200)
     tier: Tier | None = None
-    clause_ids: list[int] = Field(default_factory=list, max_length=50)
+    clause_ids: list[Id] = Field(default_factory=list, max_length=50)
     status: QuestionStatus = QuestionStatus.active
-    external_id: str = Field(default="", max_length=100)
+    external_id: Line = Field(default="", max_length=100)
 
     @field_validator("clause_ids")
     @classmethod
@@ -68,15 +69,15 @@ class QuestionIn(BaseModel):
 class QuestionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    stem: str | None = None
-    config: dict[str, Any] | None = None
+    stem: Text | None = None
+    config: JsonObject | None = None
     points: float | None = Field(default=None, gt=0, le=1000)
-    difficulty: int | None = Field(default=None, ge=1, le=5)
-    explanation: str | None = None
-    tags: list[str] | None = None
-    category: str | None = Field(default=None, max_length=200)
+    difficulty: Count | None = Field(default=None, ge=1, le=5)
+    explanation: Text | None = None
+    tags: list[Line] | None = None
+    category: Line | None = Field(default=None, max_length=200)
     tier: Tier | None = None
-    clause_ids: list[int] | None = Field(default=None, max_length=50)
+    clause_ids: list[Id] | None = Field(default=None, max_length=50)
     status: QuestionStatus | None = None
 
 

@@ -21,15 +21,16 @@ from app.core.config import get_settings
 from app.core.errors import DomainError, NotFound, ValidationFailed, form_error_message
 from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
-from app.core.routing import DbSession, make_router
+from app.core.routing import DbSession, body_limit, make_router
 from app.core.templating import flash, path_for, redirect, render
+from app.core.types import Id, Line, Offset, Text
 from app.exams import bank as service
 from app.exams import bank_jobs, bank_transfer, question_checks
 from app.exams import question_types as qt
 from app.exams.bank_schemas import BankIn, BankPatch, QuestionIn
 from app.exams.exporters import EXTENSIONS, MEDIA_TYPES
 from app.exams.importers import FORMATS, guess_format, xlsx_template
-from app.exams.importers.base import MAX_FILE_BYTES
+from app.exams.importers.base import IMPORT_BODY_LIMIT, MAX_FILE_BYTES
 from app.exams.models import QUESTION_STATUS_LABELS, QuestionBank, QuestionStatus
 from app.exams.permissions import AUTHOR_ROLES
 from app.standards import service as standards
@@ -62,8 +63,8 @@ def _common(**extra: Any) -> dict[str, Any]:
 
 
 @router.get("/author/question-banks", name="bank:list", dependencies=[allow(*AUTHORS)])
-def bank_list(request: Request, db: DbSession, user: CurrentUser, q: str = "", archived: bool = False,
-              offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def bank_list(request: Request, db: DbSession, user: CurrentUser, q: Line = "", archived: bool = False,
+              offset: Annotated[Offset, Query(ge=0)] = 0) -> Response:
     rows, total = service.list_banks(db, user, q=q[:100], archived=archived, limit=50, offset=offset)
     return render(request, "exams/bank/banks.html", _common(
         rows=rows, total=total, q=q, archived=archived, pager=page_numbers(total, 50, offset),
@@ -72,8 +73,8 @@ def bank_list(request: Request, db: DbSession, user: CurrentUser, q: str = "", a
 
 
 @router.post("/author/question-banks", name="bank:create", dependencies=[allow(*AUTHORS)])
-def bank_create(request: Request, db: DbSession, user: CurrentUser, name: Annotated[str, Form()] = "",
-                description: Annotated[str, Form()] = "") -> Response:
+def bank_create(request: Request, db: DbSession, user: CurrentUser, name: Annotated[Line, Form()] = "",
+                description: Annotated[Text, Form()] = "") -> Response:
     try:
         made = service.create_bank(db, user, BankIn(name=name, description=description))
     except (ValidationError, ValidationFailed) as exc:
@@ -84,7 +85,7 @@ def bank_create(request: Request, db: DbSession, user: CurrentUser, name: Annota
 
 
 @router.get("/author/question-banks/template.xlsx", name="bank:template", dependencies=[allow(*AUTHORS)])
-def template(layout: str = "question") -> Response:
+def template(layout: Line = "question") -> Response:
     layout = "option" if layout == "option" else "question"
     return Response(xlsx_template(layout), media_type=XLSX,  # type: ignore[arg-type]
                     headers={"Content-Disposition": f'attachment; filename="question-template-{layout}.xlsx"'})
@@ -97,8 +98,8 @@ def _filters(type: str, tag: str, difficulty: str, status: str, q: str) -> servi
 
 
 @router.get("/author/question-banks/{bank_id}", name="bank:detail", dependencies=[allow(*AUTHORS)])
-def bank_detail(request: Request, db: DbSession, user: CurrentUser, bank_id: int, type: str = "", tag: str = "", difficulty: str = "",
-                status: str = "", q: str = "", offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def bank_detail(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, type: Line = "", tag: Line = "", difficulty: Line = "",
+                status: Line = "", q: Line = "", offset: Annotated[Offset, Query(ge=0)] = 0) -> Response:
     bank = service.get_bank(db, user, bank_id)
     rows, total = service.search_questions(db, user, bank, _filters(type, tag, difficulty, status, q), limit=PAGE, offset=offset)
     params = {"type": type, "tag": tag, "difficulty": difficulty, "status": status, "q": q}
@@ -110,8 +111,8 @@ def bank_detail(request: Request, db: DbSession, user: CurrentUser, bank_id: int
 
 
 @router.post("/author/question-banks/{bank_id}", name="bank:update", dependencies=[allow(*AUTHORS)])
-def bank_update(request: Request, db: DbSession, user: CurrentUser, bank_id: int, name: Annotated[str, Form()] = "",
-                description: Annotated[str, Form()] = "") -> Response:
+def bank_update(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, name: Annotated[Line, Form()] = "",
+                description: Annotated[Text, Form()] = "") -> Response:
     bank = service.get_bank(db, user, bank_id)
     try:
         service.update_bank(db, user, bank, BankPatch(name=name, description=description))
@@ -123,7 +124,7 @@ def bank_update(request: Request, db: DbSession, user: CurrentUser, bank_id: int
 
 
 @router.post("/author/question-banks/{bank_id}/archive", name="bank:archive", dependencies=[allow(*AUTHORS)])
-def bank_archive(request: Request, db: DbSession, user: CurrentUser, bank_id: int, archived: Annotated[str, Form()] = "1") -> Response:
+def bank_archive(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, archived: Annotated[Line, Form()] = "1") -> Response:
     bank = service.get_bank(db, user, bank_id)
     service.archive_bank(db, user, bank, archived=archived == "1")
     flash(request, _("Question bank archived.") if archived == "1" else _("Question bank restored."))
@@ -131,7 +132,7 @@ def bank_archive(request: Request, db: DbSession, user: CurrentUser, bank_id: in
 
 
 @router.get("/author/question-banks/{bank_id}/export", name="bank:export", dependencies=[allow(*AUTHORS)])
-def export(db: DbSession, user: CurrentUser, bank_id: int, format: str = "xlsx") -> Response:
+def export(db: DbSession, user: CurrentUser, bank_id: Id, format: Line = "xlsx") -> Response:
     bank = service.get_bank(db, user, bank_id)
     if format not in MEDIA_TYPES:
         raise NotFound()
@@ -147,32 +148,32 @@ def export(db: DbSession, user: CurrentUser, bank_id: int, format: str = "xlsx")
 class QuestionForm(BaseModel):
     """Every field of the editor; each type reads its own subset (see form_config)."""
 
-    type: str = ""
-    stem: str = ""
-    explanation: str = ""
-    points: str = "1"
-    difficulty: str = "3"
-    tags: str = ""
-    category: str = ""
-    tier: str = ""
-    status: str = "active"
-    clause_ids: list[int] = Field(default_factory=list)
-    expected_version: str = ""
-    opt_id: list[str] = Field(default_factory=list)
-    opt_text: list[str] = Field(default_factory=list)
-    opt_correct: list[str] = Field(default_factory=list)
-    partial_credit: str = ""
-    tf_correct: str = ""
-    blanks: str = ""
-    reference_answer: str = ""
-    rubric: str = ""
-    items: str = ""
-    pairs: str = ""
-    num_value: str = ""
-    num_tolerance: str = ""
-    num_min: str = ""
-    num_max: str = ""
-    unit: str = ""
+    type: Line = ""
+    stem: Text = ""
+    explanation: Text = ""
+    points: Line = "1"
+    difficulty: Line = "3"
+    tags: Line = ""
+    category: Line = ""
+    tier: Line = ""
+    status: Line = "active"
+    clause_ids: list[Id] = Field(default_factory=list)
+    expected_version: Line = ""
+    opt_id: list[Line] = Field(default_factory=list)
+    opt_text: list[Line] = Field(default_factory=list)
+    opt_correct: list[Line] = Field(default_factory=list)
+    partial_credit: Line = ""
+    tf_correct: Line = ""
+    blanks: Text = ""
+    reference_answer: Text = ""
+    rubric: Text = ""
+    items: Text = ""
+    pairs: Text = ""
+    num_value: Line = ""
+    num_tolerance: Line = ""
+    num_min: Line = ""
+    num_max: Line = ""
+    unit: Line = ""
 
 
 def _lines(text: str) -> list[str]:
@@ -360,7 +361,7 @@ def _values_from_form(form: QuestionForm) -> dict[str, Any]:
 
 
 @router.get("/author/question-banks/{bank_id}/questions/new", name="bank:question_new", dependencies=[allow(*AUTHORS)])
-def question_new(request: Request, db: DbSession, user: CurrentUser, bank_id: int, type: str = "single_choice") -> Response:
+def question_new(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, type: Line = "single_choice") -> Response:
     bank = service.get_bank(db, user, bank_id)
     if type not in qt.TYPE_NAMES:
         raise NotFound()
@@ -371,7 +372,7 @@ def question_new(request: Request, db: DbSession, user: CurrentUser, bank_id: in
 
 
 @router.post("/author/question-banks/{bank_id}/questions", name="bank:question_create", dependencies=[allow(*AUTHORS)])
-def question_create(request: Request, db: DbSession, user: CurrentUser, bank_id: int, form: Annotated[QuestionForm, Form()]) -> Response:
+def question_create(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, form: Annotated[QuestionForm, Form()]) -> Response:
     bank = service.get_bank(db, user, bank_id)
     if form.type not in qt.TYPE_NAMES:
         raise NotFound()
@@ -389,7 +390,7 @@ def _row_in_bank(db: DbSession, user: User, bank_id: int, question_id: int) -> s
 
 
 @router.get("/author/question-banks/{bank_id}/questions/{question_id}", name="bank:question_edit", dependencies=[allow(*AUTHORS)])
-def question_edit(request: Request, db: DbSession, user: CurrentUser, bank_id: int, question_id: int) -> Response:
+def question_edit(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, question_id: Id) -> Response:
     row = _row_in_bank(db, user, bank_id, question_id)
     question, version = row.question, row.version
     values = {**QuestionForm().model_dump(), **form_values(version.type, version.config), "stem": version.stem,
@@ -401,7 +402,7 @@ def question_edit(request: Request, db: DbSession, user: CurrentUser, bank_id: i
 
 
 @router.post("/author/question-banks/{bank_id}/questions/{question_id}", name="bank:question_update", dependencies=[allow(*AUTHORS)])
-def question_update(request: Request, db: DbSession, user: CurrentUser, bank_id: int, question_id: int,
+def question_update(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, question_id: Id,
                     form: Annotated[QuestionForm, Form()]) -> Response:
     row = _row_in_bank(db, user, bank_id, question_id)
     bank = service.get_bank(db, user, bank_id)
@@ -423,8 +424,8 @@ def question_update(request: Request, db: DbSession, user: CurrentUser, bank_id:
 
 @router.post("/author/question-banks/{bank_id}/questions/{question_id}/status", name="bank:question_status",
              dependencies=[allow(*AUTHORS)])
-def question_status(request: Request, db: DbSession, user: CurrentUser, bank_id: int, question_id: int,
-                    status: Annotated[str, Form()] = "") -> Response:
+def question_status(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, question_id: Id,
+                    status: Annotated[Line, Form()] = "") -> Response:
     row = _row_in_bank(db, user, bank_id, question_id)
     if status not in QuestionStatus.__members__:
         raise NotFound()
@@ -470,14 +471,15 @@ def _unstash(user: User, token: str, *, remove: bool = False) -> bytes:
 
 
 @router.get("/author/question-banks/{bank_id}/import", name="bank:import", dependencies=[allow(*AUTHORS)])
-def import_page(request: Request, db: DbSession, user: CurrentUser, bank_id: int) -> Response:
+def import_page(request: Request, db: DbSession, user: CurrentUser, bank_id: Id) -> Response:
     bank = service.get_bank(db, user, bank_id)
     return render(request, "exams/bank/import.html", _common(bank=bank, formats=FORMATS, outcome=None, fmt="", token="", filename=""))
 
 
-@router.post("/author/question-banks/{bank_id}/import", name="bank:import_preview", dependencies=[allow(*AUTHORS)])
-def import_preview(request: Request, db: DbSession, user: CurrentUser, bank_id: int, file: Annotated[UploadFile, File()],
-                   format: Annotated[str, Form()] = "") -> Response:
+@router.post("/author/question-banks/{bank_id}/import", name="bank:import_preview",
+             dependencies=[allow(*AUTHORS), body_limit(IMPORT_BODY_LIMIT)])
+def import_preview(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, file: Annotated[UploadFile, File()],
+                   format: Annotated[Line, Form()] = "") -> Response:
     bank = service.get_bank(db, user, bank_id)
     data = file.file.read(MAX_FILE_BYTES + 1)
     filename = (file.filename or "")[:200]
@@ -497,9 +499,9 @@ def import_preview(request: Request, db: DbSession, user: CurrentUser, bank_id: 
 
 
 @router.post("/author/question-banks/{bank_id}/import/confirm", name="bank:import_confirm", dependencies=[allow(*AUTHORS)])
-def import_confirm(request: Request, db: DbSession, user: CurrentUser, bank_id: int, token: Annotated[str, Form()] = "",
-                   format: Annotated[str, Form()] = "", filename: Annotated[str, Form()] = "",
-                   skip_duplicates: Annotated[str, Form()] = "") -> Response:
+def import_confirm(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, token: Annotated[Line, Form()] = "",
+                   format: Annotated[Line, Form()] = "", filename: Annotated[Line, Form()] = "",
+                   skip_duplicates: Annotated[Line, Form()] = "") -> Response:
     bank = service.get_bank(db, user, bank_id)
     if format not in FORMATS:
         raise NotFound()
@@ -520,7 +522,7 @@ def import_confirm(request: Request, db: DbSession, user: CurrentUser, bank_id: 
 
 
 @router.get("/author/question-banks/{bank_id}/import/jobs/{job_id}", name="bank:import_job", dependencies=[allow(*AUTHORS)])
-def import_job(request: Request, db: DbSession, user: CurrentUser, bank_id: int, job_id: int) -> Response:
+def import_job(request: Request, db: DbSession, user: CurrentUser, bank_id: Id, job_id: Id) -> Response:
     bank = service.get_bank(db, user, bank_id)
     view = bank_jobs.get_import_job(db, user, bank, job_id)
     return render(request, "exams/bank/import_job.html", _common(bank=bank, view=view), block="progress")

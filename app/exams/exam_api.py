@@ -19,6 +19,7 @@ from app.core.i18n import gettext as _
 from app.core.lean import LeanRoute, read_model
 from app.core.models import utcnow
 from app.core.routing import DbSession, make_router
+from app.core.types import Id, Line, Offset, has_controls
 from app.exams import attempts, exams, grading
 from app.exams.exam_schemas import AnswerIn, AttemptOut, AttemptStatusOut, OpenExamOut, OptionOut, QuestionOut, ResultOut, SavedOut
 from app.exams.models import Attempt
@@ -58,8 +59,8 @@ def result_out(db: DbSession, attempt: Attempt, user: CurrentUser) -> ResultOut:
 
 
 @router.get("/exams", name="exams:api_list", response_model=dict[str, Any], dependencies=[signed_in()])
-def list_exams(db: DbSession, user: CurrentUser, status: Annotated[str, Query(pattern="^open$")] = "open",
-               limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+def list_exams(db: DbSession, user: CurrentUser, status: Annotated[Line, Query(pattern="^open$")] = "open",
+               limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[Offset, Query(ge=0)] = 0) -> dict[str, Any]:
     """Exams the caller may take now, with the attempts they have left (null: unlimited)."""
     found = exams.exams_open_for(db, user)
     items = [OpenExamOut(id=str(o.exam.id), title=o.exam.title, kind=o.exam.kind, opens_at=o.exam.opens_at,
@@ -71,7 +72,7 @@ def list_exams(db: DbSession, user: CurrentUser, status: Annotated[str, Query(pa
 
 @router.post("/exams/{exam_id}/attempts", name="exams:api_start", response_model=AttemptOut, status_code=201,
              dependencies=[allow(Role.trainee)])
-def start(request: Request, response: Response, db: DbSession, principal: CurrentPrincipal, exam_id: int) -> AttemptOut:
+def start(request: Request, response: Response, db: DbSession, principal: CurrentPrincipal, exam_id: Id) -> AttemptOut:
     """201 with a new attempt, or 200 with the caller's attempt already in progress (with its answers)."""
     started = attempts.start_attempt(db, principal.user, exam_id, client=client_of(request, principal))
     if not started.created:
@@ -80,13 +81,13 @@ def start(request: Request, response: Response, db: DbSession, principal: Curren
 
 
 @router.get("/attempts/{attempt_id}", name="exams:api_attempt", response_model=AttemptOut, dependencies=[signed_in()])
-def get_attempt(db: DbSession, user: CurrentUser, attempt_id: int) -> AttemptOut:
+def get_attempt(db: DbSession, user: CurrentUser, attempt_id: Id) -> AttemptOut:
     return attempt_out(db, attempts.get_attempt(db, user, attempt_id))
 
 
 @router.get("/attempts/{attempt_id}/status", name="exams:api_attempt_status", response_model=AttemptStatusOut,
             dependencies=[signed_in()])
-def attempt_status(db: DbSession, user: CurrentUser, attempt_id: int) -> AttemptStatusOut:
+def attempt_status(db: DbSession, user: CurrentUser, attempt_id: Id) -> AttemptStatusOut:
     """A light poll for the attempt page: whether the attempt is still open (it may have been submitted on
     another device) and the server's clock. While the trainee is active it also keeps a kiosk session alive."""
     attempt = attempts.get_attempt(db, user, attempt_id)
@@ -97,7 +98,7 @@ def attempt_status(db: DbSession, user: CurrentUser, attempt_id: int) -> Attempt
 
 @router.put("/attempts/{attempt_id}/answers/{question_id}", name="exams:api_save", response_model=SavedOut,
             dependencies=[signed_in()])
-async def save(request: Request, principal: CurrentPrincipal, attempt_id: int, question_id: str, body: AnswerIn) -> SavedOut:
+async def save(request: Request, principal: CurrentPrincipal, attempt_id: Id, question_id: Line, body: AnswerIn) -> SavedOut:
     """Acknowledged once committed. 409 after the deadline or the submit, and for a stale `seq`; 422 for a bad shape.
 
     Saves of one question are ordered by their `seq` when it is given (a save not above the stored seq is a
@@ -122,12 +123,15 @@ async def _save(request: Request, principal: Principal, attempt_id: int, questio
     return SavedOut(saved_at=saved.saved_at, seq=saved.seq)
 
 
-async def _save_lean(request: Request, attempt_id: int, question_id: str) -> Response:
-    """`save` without FastAPI's routing and dependency solving (core/lean): the same CSRF check, access
-    rule, body model and service call, in the order FastAPI runs them."""
-    await verify_csrf(request)
+async def _save_lean(request: Request, attempt_id: int, question_id: str) -> Response | None:
+    """`save` without FastAPI's routing and dependency solving (core/lean): the same access rule, CSRF
+    check, body model and service call. The rule comes first, as in the declared route (core/routing):
+    the CSRF exemption depends on how the caller was authenticated, and no body is read for a refused one."""
+    if has_controls(question_id):
+        return None  # a path naming nothing: the declared route answers (404)
     principal = await SIGNED_IN.detached(request)
     assert principal is not None
+    await verify_csrf(request)
     body = await read_model(request, AnswerIn)
     saved = await _save(request, principal, attempt_id, question_id, body)
     return JSONResponse(saved.model_dump(mode="json"))
@@ -137,7 +141,7 @@ SAVE_LEAN = LeanRoute("PUT", "/api/v1/attempts/{attempt_id:int}/answers/{questio
 
 
 @router.post("/attempts/{attempt_id}/submit", name="exams:api_submit", response_model=ResultOut, dependencies=[signed_in()])
-def submit(request: Request, db: DbSession, principal: CurrentPrincipal, attempt_id: int) -> ResultOut:
+def submit(request: Request, db: DbSession, principal: CurrentPrincipal, attempt_id: Id) -> ResultOut:
     """Repeating it returns the same result."""
     attempt = attempts.submit(db, principal.user, attempt_id, client=client_of(request, principal))
     return result_out(db, attempt, principal.user)

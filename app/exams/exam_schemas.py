@@ -8,25 +8,26 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.accounts.models import Tier
+from app.core.types import Count, Id, JsonValue, Line, Text
 from app.exams.models import ExamKind, ResultsPolicy
 
 
 class ExamIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=4000)
+    title: Line = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=4000)
     kind: ExamKind = ExamKind.regular
-    paper_id: int
+    paper_id: Id
     opens_at: datetime | None = None
     closes_at: datetime | None = None
-    time_limit_s: int | None = Field(default=None, gt=0, le=24 * 3600)
-    attempts_allowed: int | None = Field(default=1, gt=0, le=100)
-    pass_percent: int = Field(default=60, ge=0, le=100)
+    time_limit_s: Count | None = Field(default=None, gt=0, le=24 * 3600)
+    attempts_allowed: Count | None = Field(default=1, gt=0, le=100)
+    pass_percent: Count = Field(default=60, ge=0, le=100)
     results_policy: ResultsPolicy = ResultsPolicy.immediately
     tier: Tier | None = None
-    org_unit_id: int | None = None
-    course_id: int | None = None
+    org_unit_id: Id | None = None
+    course_id: Id | None = None
     # Practice (每日一练) only: up to this many questions come from the trainee's wrong-answer notebook first.
-    practice_from_notebook: int = Field(default=0, ge=0, le=100)
+    practice_from_notebook: Count = Field(default=0, ge=0, le=100)
 
     @field_validator("title", "description", mode="before")
     @classmethod
@@ -50,8 +51,8 @@ class ExamIn(BaseModel):
 
 
 class AnswerIn(BaseModel):
-    response: Any = None
-    seq: int | None = Field(default=None, ge=1, le=2**31 - 1, description=(
+    response: JsonValue = None
+    seq: Count | None = Field(default=None, ge=1, le=2**31 - 1, description=(
         "Orders the saves of one question: a save whose seq is not above the stored one is refused as stale "
         "(409, the newer answer stands); the same seq with the same response is a retry (200). Optional: "
         "without it the save is taken as the newest, so saves are ordered by receipt. A client that may "

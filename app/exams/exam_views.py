@@ -10,7 +10,6 @@ Views parse and render; the rules live in exams/papers/attempts/grading/notebook
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -29,6 +28,7 @@ from app.core.models import utcnow
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, is_htmx, path_for, redirect, render
 from app.core.timeutil import DISPLAY_TZ
+from app.core.types import Id, Line, Text, parse_json
 from app.exams import attempts, exams, grading, notebook, papers
 from app.exams import question_types as qt
 from app.exams.exam_api import client_of
@@ -73,7 +73,7 @@ def my_exams(request: Request, db: DbSession, user: CurrentUser) -> Response:
 
 
 @router.get("/exams/{exam_id:int}", name="exams:intro", dependencies=[signed_in()])
-def intro(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+def intro(request: Request, db: DbSession, user: CurrentUser, exam_id: Id) -> Response:
     exam = exams.get_exam(db, user, exam_id, TAKE)  # published, and the caller is in its audience
     now = utcnow()
     count, points = papers.snapshot_points(exam.paper_snapshot)
@@ -84,7 +84,7 @@ def intro(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> R
 
 
 @router.post("/exams/{exam_id:int}/start", name="exams:start", dependencies=[allow(Role.trainee)])
-def start(request: Request, db: DbSession, principal: CurrentPrincipal, exam_id: int) -> Response:
+def start(request: Request, db: DbSession, principal: CurrentPrincipal, exam_id: Id) -> Response:
     try:
         started = attempts.start_attempt(db, principal.user, exam_id, client=client_of(request, principal))
     except (Conflict, ValidationFailed) as exc:
@@ -94,7 +94,7 @@ def start(request: Request, db: DbSession, principal: CurrentPrincipal, exam_id:
 
 
 @router.get("/exams/attempts/{attempt_id}", name="exams:take", dependencies=[signed_in()])
-def take(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) -> Response:
+def take(request: Request, db: DbSession, user: CurrentUser, attempt_id: Id) -> Response:
     attempt = attempts.get_own_attempt(db, user, attempt_id)
     now = utcnow()
     if attempt.status == AttemptStatus.in_progress and attempts.past_deadline(attempt, now):
@@ -111,7 +111,7 @@ def take(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) ->
 
 
 @router.get("/exams/attempts/{attempt_id}/result", name="exams:result", dependencies=[signed_in()])
-def result(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) -> Response:
+def result(request: Request, db: DbSession, user: CurrentUser, attempt_id: Id) -> Response:
     attempt = attempts.get_attempt(db, user, attempt_id)
     if attempt.status == AttemptStatus.in_progress and attempt.user_id == user.id:
         return redirect(request, path_for(request, "exams:take", attempt_id=attempt_id))
@@ -126,7 +126,7 @@ def result(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) 
 
 @router.get("/exams/my/notebook", name="exams:notebook", dependencies=[signed_in()])
 def notebook_page(request: Request, db: DbSession, user: CurrentUser,
-                  practice: Annotated[int | None, Query(ge=1)] = None, cleared: bool = False) -> Response:
+                  practice: Annotated[Id | None, Query(ge=1)] = None, cleared: bool = False) -> Response:
     item = notebook.practice_item(db, user.id or 0, practice) if practice else None
     return render(request, "exams/take/notebook.html", {
         **_common(), "items": notebook.entries(db, user.id or 0, include_cleared=cleared), "show_cleared": cleared,
@@ -135,10 +135,10 @@ def notebook_page(request: Request, db: DbSession, user: CurrentUser,
 
 
 @router.post("/exams/my/notebook/{entry_id}/answer", name="exams:notebook_answer", dependencies=[signed_in()])
-def notebook_answer(request: Request, db: DbSession, user: CurrentUser, entry_id: int,
-                    response: Annotated[str, Form(max_length=50_000)] = "null") -> Response:
+def notebook_answer(request: Request, db: DbSession, user: CurrentUser, entry_id: Id,
+                    response: Annotated[Text, Form(max_length=50_000)] = "null") -> Response:
     try:
-        raw = json.loads(response)
+        raw = parse_json(response)  # 422 when nested too deeply (json.loads would recurse out of the stack)
         outcome = notebook.answer_from_notebook(db, user.id or 0, entry_id, raw)
     except (ValueError, qt.AnswerInvalid):
         flash(request, _("Answer the question first."), "warning")
@@ -155,13 +155,13 @@ def notebook_answer(request: Request, db: DbSession, user: CurrentUser, entry_id
 
 
 @router.get("/exams/staff/grading", name="exams:grading", dependencies=[allow(*GRADER_ROLES)])
-def grading_page(request: Request, db: DbSession, user: CurrentUser, exam_id: Annotated[int | None, Query()] = None) -> Response:
+def grading_page(request: Request, db: DbSession, user: CurrentUser, exam_id: Annotated[Id | None, Query()] = None) -> Response:
     return render(request, "exams/author/grading.html", {**_common(), "queue": grading.grading_queue(db, user, exam_id=exam_id)})
 
 
 @router.post("/exams/staff/grading/{answer_id}", name="exams:grade", dependencies=[allow(*GRADER_ROLES)])
-def grade(request: Request, db: DbSession, user: CurrentUser, answer_id: int,
-          points: Annotated[str, Form(max_length=20)], note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def grade(request: Request, db: DbSession, user: CurrentUser, answer_id: Id,
+          points: Annotated[Line, Form(max_length=20)], note: Annotated[Text, Form(max_length=2000)] = "") -> Response:
     try:
         value = Decimal(points.strip())
     except InvalidOperation:
@@ -176,26 +176,26 @@ def grade(request: Request, db: DbSession, user: CurrentUser, answer_id: int,
 
 
 @router.get("/exams/staff/exams/{exam_id}/attempts", name="exams:attempts", dependencies=[allow(*STAFF_ROLES)])
-def exam_attempts(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+def exam_attempts(request: Request, db: DbSession, user: CurrentUser, exam_id: Id) -> Response:
     exam = exams.get_exam(db, user, exam_id)
     return render(request, "exams/author/attempts.html", {**_common(), "exam": exam, "rows": grading.exam_attempts(db, user, exam)})
 
 
 @router.get("/exams/staff/attempts/{attempt_id}/log", name="exams:attempt_log", dependencies=[allow(*STAFF_ROLES)])
-def attempt_log(request: Request, db: DbSession, user: CurrentUser, attempt_id: int) -> Response:
+def attempt_log(request: Request, db: DbSession, user: CurrentUser, attempt_id: Id) -> Response:
     attempt = attempts.get_attempt(db, user, attempt_id)
     return render(request, "exams/author/attempt_log.html", {
         **_common(), "attempt": attempt, "exam": attempts.exam_of(db, attempt), "events": grading.attempt_log(db, user, attempt)})
 
 
 @router.get("/exams/staff/regrade", name="exams:regrade", dependencies=[allow(*GRADER_ROLES)])
-def regrade_page(request: Request, db: DbSession, user: CurrentUser, question_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
+def regrade_page(request: Request, db: DbSession, user: CurrentUser, question_id: Annotated[Id | None, Query(ge=1)] = None) -> Response:
     count = grading.regrade_count(db, user, question_id) if question_id else None
     return render(request, "exams/author/regrade.html", {**_common(), "question_id": question_id, "count": count})
 
 
 @router.post("/exams/staff/regrade", name="exams:regrade_run", dependencies=[allow(*GRADER_ROLES)])
-def regrade_run(request: Request, db: DbSession, user: CurrentUser, question_id: Annotated[int, Form(ge=1)]) -> Response:
+def regrade_run(request: Request, db: DbSession, user: CurrentUser, question_id: Annotated[Id, Form(ge=1)]) -> Response:
     report = grading.regrade_question(db, user, question_id)
     flash(request, _("Regraded %(n)s attempts: %(changed)s scores changed, %(passed)s now pass, %(failed)s now fail.",
                      n=report.attempts, changed=report.changed, passed=report.now_passed, failed=report.now_failed))
@@ -251,19 +251,19 @@ def _form_ctx(db: DbSession, user: CurrentUser, exam: Any = None, values: dict[s
 
 
 @router.get("/exams/staff/author/new", name="exams:author_new", dependencies=[allow(*AUTHOR_ROLES)])
-def author_new(request: Request, db: DbSession, user: CurrentUser, paper_id: Annotated[int | None, Query()] = None) -> Response:
+def author_new(request: Request, db: DbSession, user: CurrentUser, paper_id: Annotated[Id | None, Query()] = None) -> Response:
     return render(request, "exams/author/exam_form.html", _form_ctx(db, user, values={"paper_id": str(paper_id or "")}))
 
 
-def exam_form(title: Annotated[str, Form(max_length=200)] = "", description: Annotated[str, Form(max_length=4000)] = "",
-              kind: Annotated[str, Form(max_length=20)] = "regular", paper_id: Annotated[str, Form(max_length=12)] = "",
-              opens_at: Annotated[str, Form(max_length=30)] = "", closes_at: Annotated[str, Form(max_length=30)] = "",
-              time_limit_min: Annotated[str, Form(max_length=6)] = "", attempts_allowed: Annotated[str, Form(max_length=4)] = "",
-              pass_percent: Annotated[str, Form(max_length=3)] = "60",  # noqa: S107 (not a password)
-              results_policy: Annotated[str, Form(max_length=20)] = "immediately",
-              tier: Annotated[str, Form(max_length=20)] = "", org_unit_id: Annotated[str, Form(max_length=12)] = "",
-              course_id: Annotated[str, Form(max_length=12)] = "",
-              practice_from_notebook: Annotated[str, Form(max_length=3)] = "") -> dict[str, str]:
+def exam_form(title: Annotated[Line, Form(max_length=200)] = "", description: Annotated[Text, Form(max_length=4000)] = "",
+              kind: Annotated[Line, Form(max_length=20)] = "regular", paper_id: Annotated[Line, Form(max_length=12)] = "",
+              opens_at: Annotated[Line, Form(max_length=30)] = "", closes_at: Annotated[Line, Form(max_length=30)] = "",
+              time_limit_min: Annotated[Line, Form(max_length=6)] = "", attempts_allowed: Annotated[Line, Form(max_length=4)] = "",
+              pass_percent: Annotated[Line, Form(max_length=3)] = "60",  # noqa: S107 (not a password)
+              results_policy: Annotated[Line, Form(max_length=20)] = "immediately",
+              tier: Annotated[Line, Form(max_length=20)] = "", org_unit_id: Annotated[Line, Form(max_length=12)] = "",
+              course_id: Annotated[Line, Form(max_length=12)] = "",
+              practice_from_notebook: Annotated[Line, Form(max_length=3)] = "") -> dict[str, str]:
     return dict(locals())
 
 
@@ -302,13 +302,13 @@ def _edit_ctx(db: DbSession, user: CurrentUser, exam: Any, values: dict[str, str
 
 
 @router.get("/exams/staff/author/{exam_id}", name="exams:author_edit", dependencies=[allow(*AUTHOR_ROLES)])
-def author_edit(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+def author_edit(request: Request, db: DbSession, user: CurrentUser, exam_id: Id) -> Response:
     exam = exams.editable_exam(db, user, exam_id)
     return render(request, "exams/author/exam_form.html", _edit_ctx(db, user, exam))
 
 
 @router.post("/exams/staff/author/{exam_id}", name="exams:author_update", dependencies=[allow(*AUTHOR_ROLES)])
-def author_update(request: Request, db: DbSession, user: CurrentUser, exam_id: int, form: ExamForm) -> Response:
+def author_update(request: Request, db: DbSession, user: CurrentUser, exam_id: Id, form: ExamForm) -> Response:
     exam = exams.editable_exam(db, user, exam_id)
     try:
         exams.update_exam(db, user, exam, _exam_form(form))
@@ -320,7 +320,7 @@ def author_update(request: Request, db: DbSession, user: CurrentUser, exam_id: i
 
 
 @router.post("/exams/staff/author/{exam_id}/publish", name="exams:author_publish", dependencies=[allow(*AUTHOR_ROLES)])
-def author_publish(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+def author_publish(request: Request, db: DbSession, user: CurrentUser, exam_id: Id) -> Response:
     exam = exams.editable_exam(db, user, exam_id)
     try:
         exams.publish_exam(db, user, exam)
@@ -332,7 +332,7 @@ def author_publish(request: Request, db: DbSession, user: CurrentUser, exam_id: 
 
 
 @router.post("/exams/staff/author/{exam_id}/archive", name="exams:author_archive", dependencies=[allow(*AUTHOR_ROLES)])
-def author_archive(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+def author_archive(request: Request, db: DbSession, user: CurrentUser, exam_id: Id) -> Response:
     exams.archive_exam(db, user, exams.editable_exam(db, user, exam_id))
     flash(request, _("Archived."))
     return redirect(request, path_for(request, "exams:author_list"))
@@ -342,11 +342,11 @@ def author_archive(request: Request, db: DbSession, user: CurrentUser, exam_id: 
 
 
 @router.post("/exams/staff/papers", name="exams:paper_create", dependencies=[allow(*AUTHOR_ROLES)])
-def paper_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[str, Form(max_length=200)] = "",
-                 kind: Annotated[PaperKind, Form()] = PaperKind.fixed, bank_id: Annotated[str, Form(max_length=12)] = "",
+def paper_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[Line, Form(max_length=200)] = "",
+                 kind: Annotated[PaperKind, Form()] = PaperKind.fixed, bank_id: Annotated[Id | None, Form()] = None,
                  shuffle_questions: Annotated[bool, Form()] = False, shuffle_options: Annotated[bool, Form()] = False) -> Response:
     try:
-        paper = papers.create_paper(db, user, title, kind=kind, bank_id=int(bank_id) if bank_id.isdigit() else None,
+        paper = papers.create_paper(db, user, title, kind=kind, bank_id=bank_id,
                                     shuffle_questions=shuffle_questions, shuffle_options=shuffle_options)
     except ValidationFailed as exc:
         flash(request, exc.translated_detail(), "error")
@@ -355,7 +355,7 @@ def paper_create(request: Request, db: DbSession, user: CurrentUser, title: Anno
 
 
 @router.get("/exams/staff/papers/{paper_id}", name="exams:paper", dependencies=[allow(*AUTHOR_ROLES)])
-def paper_page(request: Request, db: DbSession, user: CurrentUser, paper_id: int) -> Response:
+def paper_page(request: Request, db: DbSession, user: CurrentUser, paper_id: Id) -> Response:
     paper = papers.get_paper(db, user, paper_id)
     is_blueprint = paper.kind == PaperKind.blueprint
     return render(request, "exams/author/paper.html", {
@@ -365,8 +365,8 @@ def paper_page(request: Request, db: DbSession, user: CurrentUser, paper_id: int
 
 
 @router.post("/exams/staff/papers/{paper_id}/items", name="exams:paper_items", dependencies=[allow(*AUTHOR_ROLES)])
-def paper_items(request: Request, db: DbSession, user: CurrentUser, paper_id: int,
-                question_ids: Annotated[str, Form(max_length=5000)] = "") -> Response:
+def paper_items(request: Request, db: DbSession, user: CurrentUser, paper_id: Id,
+                question_ids: Annotated[Text, Form(max_length=5000)] = "") -> Response:
     paper = papers.get_paper(db, user, paper_id, CHANGE)
     ids = [int(part) for part in question_ids.replace("，", ",").replace(" ", ",").split(",") if part.strip().isdigit()]
     try:
@@ -379,11 +379,11 @@ def paper_items(request: Request, db: DbSession, user: CurrentUser, paper_id: in
 
 
 @router.post("/exams/staff/papers/{paper_id}/rules", name="exams:paper_rule_add", dependencies=[allow(*AUTHOR_ROLES)])
-def paper_rule_add(request: Request, db: DbSession, user: CurrentUser, paper_id: int,
-                   count: Annotated[int, Form(ge=1, le=1000)] = 1, points: Annotated[str, Form(max_length=8)] = "1",
-                   type: Annotated[str, Form(max_length=30)] = "", difficulty_min: Annotated[int, Form(ge=1, le=5)] = 1,
-                   difficulty_max: Annotated[int, Form(ge=1, le=5)] = 5, tag: Annotated[str, Form(max_length=100)] = "",
-                   category: Annotated[str, Form(max_length=300)] = "", clause_id: Annotated[str, Form(max_length=12)] = "") -> Response:
+def paper_rule_add(request: Request, db: DbSession, user: CurrentUser, paper_id: Id,
+                   count: Annotated[int, Form(ge=1, le=1000)] = 1, points: Annotated[Line, Form(max_length=8)] = "1",
+                   type: Annotated[Line, Form(max_length=30)] = "", difficulty_min: Annotated[int, Form(ge=1, le=5)] = 1,
+                   difficulty_max: Annotated[int, Form(ge=1, le=5)] = 5, tag: Annotated[Line, Form(max_length=100)] = "",
+                   category: Annotated[Line, Form(max_length=300)] = "", clause_id: Annotated[Line, Form(max_length=12)] = "") -> Response:
     paper = papers.get_paper(db, user, paper_id, CHANGE)
     try:
         spec = papers.RuleSpec(count=count, points=Decimal(points or "1"), type=type or None, difficulty_min=difficulty_min,
@@ -397,6 +397,6 @@ def paper_rule_add(request: Request, db: DbSession, user: CurrentUser, paper_id:
 
 @router.post("/exams/staff/papers/{paper_id}/rules/{rule_id}/delete", name="exams:paper_rule_delete",
              dependencies=[allow(*AUTHOR_ROLES)])
-def paper_rule_delete(request: Request, db: DbSession, user: CurrentUser, paper_id: int, rule_id: int) -> Response:
+def paper_rule_delete(request: Request, db: DbSession, user: CurrentUser, paper_id: Id, rule_id: Id) -> Response:
     papers.remove_rule(db, user, papers.get_paper(db, user, paper_id, CHANGE), rule_id)
     return redirect(request, path_for(request, "exams:paper", paper_id=paper_id))

@@ -15,6 +15,7 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.routing import DbSession, make_router
 from app.core.templating import flash, path_for, redirect, render
+from app.core.types import Id, Line
 from app.exams import exams, papers, reports, schedules
 from app.exams.models import EXAM_KIND_LABELS, ExamKind, PaperKind
 from app.exams.permissions import AUTHOR_ROLES
@@ -27,7 +28,7 @@ SCHEDULE_KINDS = (ExamKind.daily, ExamKind.weekly, ExamKind.monthly)
 
 @router.get("/exams/staff/author/{exam_id}/statistics", name="exams:statistics",
             dependencies=[allow(Role.instructor, Role.admin, Role.district_admin)])
-def statistics(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+def statistics(request: Request, db: DbSession, user: CurrentUser, exam_id: Id) -> Response:
     report = reports.exam_report(db, user, exams.get_exam(db, user, exam_id))
     return render(request, "exams/reports/statistics.html", {"report": report, "flag_label": reports.flag_label,
                                                              "kind_labels": EXAM_KIND_LABELS})
@@ -35,14 +36,14 @@ def statistics(request: Request, db: DbSession, user: CurrentUser, exam_id: int)
 
 @router.get("/exams/staff/author/{exam_id}/statistics.xlsx", name="exams:statistics_export",
             dependencies=[allow(Role.instructor, Role.admin, Role.district_admin)])
-def statistics_export(db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+def statistics_export(db: DbSession, user: CurrentUser, exam_id: Id) -> Response:
     report = reports.exam_report(db, user, exams.get_exam(db, user, exam_id))
     return Response(reports.export_xlsx(report), media_type=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=exam-{exam_id}-statistics.xlsx"})
 
 
 @router.get("/exams/{exam_id}/leaderboard", name="exams:leaderboard", dependencies=[signed_in()])
-def leaderboard(request: Request, db: DbSession, user: CurrentUser, exam_id: int) -> Response:
+def leaderboard(request: Request, db: DbSession, user: CurrentUser, exam_id: Id) -> Response:
     exam = reports.competition(db, user, exam_id)
     people, units, running = reports.leaderboard(db, exam)
     return render(request, "exams/reports/leaderboard.html", {"exam": exam, "people": people, "units": units, "running": running},
@@ -62,13 +63,13 @@ def _schedule_ctx(db: DbSession, user: CurrentUser, values: dict[str, str] | Non
 
 
 @router.post("/exams/staff/schedules", name="exams:schedule_create", dependencies=[allow(*AUTHOR_ROLES)])
-def schedule_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[str, Form()] = "",
-                    kind: Annotated[str, Form()] = "daily", paper_id: Annotated[str, Form()] = "",
-                    tier: Annotated[str, Form()] = "", opens_at_local: Annotated[str, Form()] = "08:00",
-                    window_hours: Annotated[str, Form()] = "24", weekday: Annotated[str, Form()] = "1",
-                    month_day: Annotated[str, Form()] = "1", time_limit_min: Annotated[str, Form()] = "20",
-                    pass_percent: Annotated[str, Form()] = "60",  # noqa: S107 (not a password)
-                    org_unit_id: Annotated[str, Form()] = "") -> Response:
+def schedule_create(request: Request, db: DbSession, user: CurrentUser, title: Annotated[Line, Form()] = "",
+                    kind: Annotated[Line, Form()] = "daily", paper_id: Annotated[Line, Form()] = "",
+                    tier: Annotated[Line, Form()] = "", opens_at_local: Annotated[Line, Form()] = "08:00",
+                    window_hours: Annotated[Line, Form()] = "24", weekday: Annotated[Line, Form()] = "1",
+                    month_day: Annotated[Line, Form()] = "1", time_limit_min: Annotated[Line, Form()] = "20",
+                    pass_percent: Annotated[Line, Form()] = "60",  # noqa: S107 (not a password)
+                    org_unit_id: Annotated[Line, Form()] = "") -> Response:
     values = {"title": title, "kind": kind, "paper_id": paper_id, "tier": tier, "opens_at_local": opens_at_local,
               "org_unit_id": org_unit_id,
               "window_hours": window_hours, "weekday": weekday, "month_day": month_day, "time_limit_min": time_limit_min,
@@ -90,8 +91,8 @@ def schedule_create(request: Request, db: DbSession, user: CurrentUser, title: A
 
 
 @router.post("/exams/staff/schedules/{schedule_id}/active", name="exams:schedule_active", dependencies=[allow(*AUTHOR_ROLES)])
-def schedule_active(request: Request, db: DbSession, user: CurrentUser, schedule_id: int,
-                    active: Annotated[str, Form()] = "") -> Response:
+def schedule_active(request: Request, db: DbSession, user: CurrentUser, schedule_id: Id,
+                    active: Annotated[Line, Form()] = "") -> Response:
     schedules.set_active(db, user, schedule_id, active == "1")
     flash(request, _("Recurring exam resumed.") if active == "1" else _("Recurring exam paused."))
     return redirect(request, path_for(request, "exams:schedules"))

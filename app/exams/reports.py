@@ -23,6 +23,7 @@ from app.accounts.scope import READ, TAKE
 from app.core.errors import NotFound
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
+from app.core.xlsx import append_row
 from app.exams import stats
 from app.exams.models import Attempt, AttemptAnswer, AttemptStatus, Exam, ExamKind, Question, QuestionVersion
 from app.exams.permissions import ATTEMPT, EXAM
@@ -137,14 +138,14 @@ def export_xlsx(report: ExamReport) -> bytes:
     ws.title = _("Results")
     ws.append([_("Name"), _("Username"), _("Unit"), _("Score"), _("Max score"), _("Percent"), _("Passed"), _("Submitted")])
     for user, unit, attempt in report.rows:
-        ws.append([user.display_name, user.username, unit.name, float(attempt.score or 0), float(attempt.max_score or 0),
+        append_row(ws, [user.display_name, user.username, unit.name, float(attempt.score or 0), float(attempt.max_score or 0),
                    round(float(attempt.score or 0) * 100 / float(attempt.max_score or 1), 1), _("Yes") if attempt.passed else _("No"),
                    attempt.submitted_at.replace(tzinfo=None) if attempt.submitted_at else None])
     items = wb.create_sheet(_("Item analysis"))
     items.append([_("Question"), _("Type"), _("Responses"), _("Facility (percent)"), _("Discrimination"), _("Upper - lower"), _("Flags")])
     for row in report.items:
         s = row.stats
-        items.append([plain_text(row.stem)[:300], row.type, s.responses, None if s.facility is None else round(s.facility * 100, 1),
+        append_row(items, [plain_text(row.stem)[:300], row.type, s.responses, None if s.facility is None else round(s.facility * 100, 1),
                       None if s.discrimination is None else round(s.discrimination, 3),
                       None if s.upper_lower is None else round(s.upper_lower, 3), "；".join(flag_label(f) for f in s.flags)])
     for sheet in (ws, items):

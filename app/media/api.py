@@ -21,10 +21,11 @@ from app.core.config import get_settings
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import Page
-from app.core.routing import DbSession, make_router
+from app.core.routing import DbSession, body_limit, make_router
+from app.core.types import Line, Offset
 from app.media import permissions, service
 from app.media.models import MediaAsset, MediaRendition, UploadStatus
-from app.media.receive import receive_chunk, receive_multipart
+from app.media.receive import MULTIPART_OVERHEAD, receive_chunk, receive_multipart
 from app.media.schemas import AcceptedOut, AssetOut, RenditionOut, UploadCreate, UploadOut
 from app.media.storage import MediaStore, StagedFile, TooLarge, hash_file
 from app.media.validation import MediaRejected, inspect
@@ -73,7 +74,13 @@ def intake(db: Session, user: User, staged: StagedFile, *, filename: str, title:
             staged.discard()
 
 
-@router.post("", name="api:media_create", status_code=202, response_model=AcceptedOut, dependencies=[allow(*MANAGERS)],
+def upload_body_limit(settings: Any) -> int:
+    """Media bodies are large: the file's own limit (enforced while it streams to disk) and the multipart around it."""
+    return int(settings.media_max_upload_bytes) + MULTIPART_OVERHEAD
+
+
+@router.post("", name="api:media_create", status_code=202, response_model=AcceptedOut,
+             dependencies=[allow(*MANAGERS), body_limit(upload_body_limit)],
              openapi_extra=MULTIPART_DOC, responses={413: {"description": "too large"}, 415: {"description": "not a usable file"},
                                                      422: {"description": "damaged or incomplete file"}})
 async def create(request: Request, db: DbSession, user: CurrentUser) -> AcceptedOut:
@@ -91,24 +98,24 @@ async def create(request: Request, db: DbSession, user: CurrentUser) -> Accepted
 
 @router.get("", name="api:media_list", response_model=Page[AssetOut], dependencies=[allow(*MANAGERS)])
 def list_media(db: DbSession, user: CurrentUser, mine: bool = True, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Page[AssetOut]:
+               offset: Annotated[Offset, Query(ge=0)] = 0) -> Page[AssetOut]:
     rows, total = service.list_assets(db, user, mine_only=mine, limit=limit, offset=offset)
     return Page(items=[asset_out(db, a) for a in rows], total=total)
 
 
 @router.get("/{media_id}", name="api:media", response_model=AssetOut, dependencies=[allow(*MANAGERS)])
-def get_media(db: DbSession, user: CurrentUser, media_id: str) -> AssetOut:
+def get_media(db: DbSession, user: CurrentUser, media_id: Line) -> AssetOut:
     return asset_out(db, service.get_visible(db, user, media_id))
 
 
 @router.post("/{media_id}/retry", name="api:media_retry", response_model=AssetOut, dependencies=[allow(*MANAGERS)])
-def retry(db: DbSession, user: CurrentUser, media_id: str) -> AssetOut:
+def retry(db: DbSession, user: CurrentUser, media_id: Line) -> AssetOut:
     asset = service.retry(db, user, service.get_visible(db, user, media_id))
     return asset_out(db, asset)
 
 
 @router.post("/{media_id}/cancel", name="api:media_cancel", response_model=AssetOut, dependencies=[allow(*MANAGERS)])
-def cancel(db: DbSession, user: CurrentUser, media_id: str) -> AssetOut:
+def cancel(db: DbSession, user: CurrentUser, media_id: Line) -> AssetOut:
     asset = service.cancel(db, user, service.get_visible(db, user, media_id))
     return asset_out(db, asset)
 
@@ -127,7 +134,7 @@ def create_upload(db: DbSession, user: CurrentUser, body: UploadCreate) -> Uploa
 
 
 @router.get("/uploads/{upload_id}", name="api:media_upload", response_model=UploadOut, dependencies=[allow(*MANAGERS)])
-def get_upload(db: DbSession, user: CurrentUser, upload_id: str) -> UploadOut:
+def get_upload(db: DbSession, user: CurrentUser, upload_id: Line) -> UploadOut:
     """Where to resume: `offset` is how many bytes are safely stored."""
     return upload_out(service.get_upload(db, user, upload_id))
 
@@ -144,9 +151,10 @@ def parse_content_range(value: str | None, size: int) -> tuple[int, int]:
     return start, end
 
 
-@router.put("/uploads/{upload_id}", name="api:media_upload_chunk", response_model=UploadOut, dependencies=[allow(*MANAGERS)])
-async def put_chunk(request: Request, db: DbSession, user: CurrentUser, upload_id: str,
-                    content_range: Annotated[str | None, Header()] = None) -> UploadOut:
+@router.put("/uploads/{upload_id}", name="api:media_upload_chunk", response_model=UploadOut,
+            dependencies=[allow(*MANAGERS), body_limit(upload_body_limit)])
+async def put_chunk(request: Request, db: DbSession, user: CurrentUser, upload_id: Line,
+                    content_range: Annotated[Line | None, Header()] = None) -> UploadOut:
     """One chunk, raw bytes. Resending a chunk is harmless; a chunk past the stored offset gets 409."""
     upload = await run_in_threadpool(service.get_upload, db, user, upload_id)
     if upload.status != UploadStatus.open:
@@ -196,6 +204,6 @@ def _complete(db: Session, user: User, upload_id: str) -> AcceptedOut:
 
 @router.post("/uploads/{upload_id}/complete", name="api:media_upload_complete", status_code=202, response_model=AcceptedOut,
              dependencies=[allow(*MANAGERS)])
-def complete_upload(db: DbSession, user: CurrentUser, upload_id: str) -> AcceptedOut:
+def complete_upload(db: DbSession, user: CurrentUser, upload_id: Line) -> AcceptedOut:
     """Validate the assembled file and queue its processing (202 as `POST /api/v1/media`). Repeating it is safe."""
     return _complete(db, user, upload_id)

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -125,6 +126,10 @@ async def receive_multipart(request: Request, store: MediaStore, limit: int) -> 
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+    except MultipartParseError as exc:  # a damaged or hand-made body: the client's mistake, not ours
+        collector.abort()
+        raise ValidationFailed(_("The upload is not a valid multipart/form-data body."),
+                               errors=[{"loc": ["body"], "msg": str(exc)[:200]}]) from None
     except BaseException:
         collector.abort()
         raise

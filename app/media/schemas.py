@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.core.types import ByteSize, Line
+
 
 class AcceptedOut(BaseModel):
     id: str
@@ -42,10 +44,10 @@ class AssetOut(BaseModel):
 
 
 class UploadCreate(BaseModel):
-    filename: str = Field(default="", max_length=255)
-    size: int = Field(gt=0, description="the file's total size in bytes")
-    title: str = Field(default="", max_length=200)
-    kind: str | None = Field(default=None, description="optional: picture_book for a PDF meant as a picture book")
+    filename: Line = Field(default="", max_length=255)
+    size: ByteSize = Field(gt=0, description="the file's total size in bytes")
+    title: Line = Field(default="", max_length=200)
+    kind: Line | None = Field(default=None, description="optional: picture_book for a PDF meant as a picture book")
 
 
 class UploadOut(BaseModel):

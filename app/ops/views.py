@@ -13,6 +13,7 @@ from app.accounts.models import Role
 from app.core.pagination import page_numbers
 from app.core.routing import DbSession, make_router
 from app.core.templating import render
+from app.core.types import Line, Offset
 from app.ops import service
 
 router = make_router(tags=["operations"])
@@ -30,8 +31,8 @@ def readyz(db: DbSession) -> JSONResponse:
 
 
 @router.get("/admin/audit", name="ops:audit", dependencies=[allow(Role.admin)])
-def audit_page(request: Request, db: DbSession, action: str | None = None, q: str | None = None,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def audit_page(request: Request, db: DbSession, action: Line | None = None, q: Line | None = None,
+               offset: Annotated[Offset, Query(ge=0)] = 0) -> Response:
     limit = 50
     rows, total = accounts.list_audit(db, action=action or None, q=q or None, limit=limit, offset=offset)
     return render(request, "ops/audit.html", {"rows": rows, "total": total, "action": action or "", "q": q or "",

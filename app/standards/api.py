@@ -9,11 +9,13 @@ from fastapi import Query
 from app.accounts.access import CurrentUser, allow, signed_in
 from app.accounts.models import User
 from app.core.pagination import Page
-from app.core.routing import DbSession, make_router
+from app.core.routing import DbSession, body_limit, make_router
+from app.core.types import Line, Offset
 from app.standards import citations, permissions, service
 from app.standards.dependencies import VisibleStandard, VisibleVersion
 from app.standards.models import Clause, ReviewItem, Standard, StandardVersion
 from app.standards.schemas import (
+    IMPORT_BODY_LIMIT,
     ClauseOut,
     ImportIn,
     ReviewItemOut,
@@ -58,8 +60,8 @@ def clause_out(clause: Clause) -> ClauseOut:
 
 @router.get("", name="api:standards", response_model=Page[StandardOut], dependencies=[signed_in()])
 def list_standards(
-    db: DbSession, user: CurrentUser, q: str = "", category: str | None = None, level: str | None = None,
-    status: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    db: DbSession, user: CurrentUser, q: Line = "", category: Line | None = None, level: Line | None = None,
+    status: Line | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Page[StandardOut]:
     """Standards the caller may read. With `q`, those matching it (in their code, title or clauses), best first."""
     flt = service.StandardFilter(category=category, level=level, status=status)
@@ -76,8 +78,8 @@ def list_standards(
 
 @router.get("/search", name="api:standards_search", response_model=Page[SearchHitOut], dependencies=[signed_in()])
 def search(
-    db: DbSession, user: CurrentUser, q: str, category: str | None = None, level: str | None = None, status: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0)] = 0,
+    db: DbSession, user: CurrentUser, q: Line, category: Line | None = None, level: Line | None = None, status: Line | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Page[SearchHitOut]:
     """Standards and clauses matching every word of `q`, best first, with a highlighted snippet."""
     hits, total = service.search_standards(db, user, q, service.StandardFilter(category=category, level=level, status=status),
@@ -96,8 +98,8 @@ def create_standard(db: DbSession, user: CurrentUser, body: StandardCreate) -> S
 
 @router.get("/reviews", name="api:standards_reviews", response_model=Page[ReviewItemOut], dependencies=[signed_in()])
 def reviews(
-    db: DbSession, user: CurrentUser, status: str | None = "open", everyone: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    db: DbSession, user: CurrentUser, status: Line | None = "open", everyone: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Page[ReviewItemOut]:
     """The caller's review worklist (administrators: `everyone=true` for all owners)."""
     rows, total = citations.review_items(db, user, status=status or None, everyone=everyone, limit=limit, offset=offset)
@@ -134,7 +136,7 @@ def clauses(db: DbSession, version: VisibleVersion) -> Page[ClauseOut]:
 
 
 @router.post("/versions/{version_id}/import", name="api:standards_import", response_model=Page[ClauseOut],
-             dependencies=[allow(*AUTHORS)])
+             dependencies=[allow(*AUTHORS), body_limit(IMPORT_BODY_LIMIT)])
 def import_text(db: DbSession, user: CurrentUser, version: VisibleVersion, body: ImportIn) -> Page[ClauseOut]:
     rows = service.import_text(db, user, version, body.text)
     return Page(items=[clause_out(c) for c in rows], total=len(rows))

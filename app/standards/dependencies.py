@@ -8,19 +8,20 @@ from fastapi import Depends
 
 from app.accounts.access import CurrentUser
 from app.core.routing import DbSession
+from app.core.types import Id
 from app.standards import service
 from app.standards.models import Clause, Standard, StandardVersion
 
 
-def standard_or_404(db: DbSession, user: CurrentUser, standard_id: int) -> Standard:
+def standard_or_404(db: DbSession, user: CurrentUser, standard_id: Id) -> Standard:
     return service.get_standard(db, user, standard_id)
 
 
-def version_or_404(db: DbSession, user: CurrentUser, version_id: int) -> StandardVersion:
+def version_or_404(db: DbSession, user: CurrentUser, version_id: Id) -> StandardVersion:
     return service.get_version(db, user, version_id)
 
 
-def clause_or_404(db: DbSession, user: CurrentUser, clause_id: int) -> Clause:
+def clause_or_404(db: DbSession, user: CurrentUser, clause_id: Id) -> Clause:
     return service.get_clause(db, user, clause_id)
 
 

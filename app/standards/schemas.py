@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from app.core.types import Id, Line, Text
 from app.standards.models import Category, Level
 
 CODE_PATTERN = r"^[^\s].{0,63}$"
@@ -19,47 +20,51 @@ class _Stripped(BaseModel):
 
 
 class StandardCreate(_Stripped):
-    code: str = Field(min_length=1, max_length=64, description="e.g. DB3204/T 1001—2021 or Q/CZJG 003—2024")
-    title: str = Field(min_length=1, max_length=200)
+    code: Line = Field(min_length=1, max_length=64, description="e.g. DB3204/T 1001—2021 or Q/CZJG 003—2024")
+    title: Line = Field(min_length=1, max_length=200)
     category: Category
     level: Level = Level.internal
-    summary: str = Field(default="", max_length=5000)
-    version_label: str = Field(default="", max_length=64, description="label of the first draft; the code's year by default")
+    summary: Text = Field(default="", max_length=5000)
+    version_label: Line = Field(default="", max_length=64, description="label of the first draft; the code's year by default")
 
 
 class StandardUpdate(_Stripped):
-    code: str | None = Field(default=None, min_length=1, max_length=64)
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    code: Line | None = Field(default=None, min_length=1, max_length=64)
+    title: Line | None = Field(default=None, min_length=1, max_length=200)
     category: Category | None = None
     level: Level | None = None
-    summary: str | None = Field(default=None, max_length=5000)
+    summary: Text | None = Field(default=None, max_length=5000)
 
 
 class VersionCreate(_Stripped):
-    label: str = Field(min_length=1, max_length=64)
-    code: str = Field(min_length=1, max_length=64)
-    copy_from_id: int | None = Field(default=None, description="copy the clauses of this version; none: start empty")
+    label: Line = Field(min_length=1, max_length=64)
+    code: Line = Field(min_length=1, max_length=64)
+    copy_from_id: Id | None = Field(default=None, description="copy the clauses of this version; none: start empty")
 
 
 class ClauseIn(_Stripped):
-    number: str = Field(min_length=1, max_length=32, pattern=r"^\d{1,3}(\.\d{1,3}){0,5}$")
-    title: str = Field(default="", max_length=300)
-    body: str = Field(default="", max_length=20000)
+    number: Line = Field(min_length=1, max_length=32, pattern=r"^\d{1,3}(\.\d{1,3}){0,5}$")
+    title: Line = Field(default="", max_length=300)
+    body: Text = Field(default="", max_length=20000)
 
 
 class ClauseUpdate(_Stripped):
-    title: str = Field(default="", max_length=300)
-    body: str = Field(default="", max_length=20000)
+    title: Line = Field(default="", max_length=300)
+    body: Text = Field(default="", max_length=20000)
+
+
+# A text import (up to 500,000 characters) sent as JSON or as a form: what its request may weigh (core/routing.body_limit).
+IMPORT_BODY_LIMIT = 6 * 1024 * 1024
 
 
 class ImportIn(BaseModel):
-    text: str = Field(min_length=1, max_length=500_000)
+    text: Text = Field(min_length=1, max_length=500_000)
 
 
 class TransitionIn(_Stripped):
-    action: str = Field(pattern="^(publish|revise|abolish)$")
+    action: Line = Field(pattern="^(publish|revise|abolish)$")
     effective: date | None = Field(default=None, description="publish: in force from; abolish: no longer in force from")
-    note: str = Field(default="", max_length=500)
+    note: Text = Field(default="", max_length=500)
 
 
 # --- output -------------------------------------------------------------------------------------

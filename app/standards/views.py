@@ -17,9 +17,10 @@ from app.accounts.models import User
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import page_numbers
-from app.core.routing import DbSession, make_router
+from app.core.routing import DbSession, body_limit, make_router
 from app.core.templating import env as templates_env
 from app.core.templating import flash, path_for, redirect, render
+from app.core.types import Id, Line, Offset, Text
 from app.standards import citations, permissions, service
 from app.standards.dependencies import VisibleClause, VisibleStandard, VisibleVersion
 from app.standards.models import (
@@ -32,7 +33,7 @@ from app.standards.models import (
     StandardVersion,
     VersionStatus,
 )
-from app.standards.schemas import ClauseIn, ClauseUpdate, StandardCreate, StandardUpdate, VersionCreate
+from app.standards.schemas import IMPORT_BODY_LIMIT, ClauseIn, ClauseUpdate, StandardCreate, StandardUpdate, VersionCreate
 
 router = make_router(tags=["pages: standards"])
 AUTHORS = permissions.AUTHOR_ROLES
@@ -64,8 +65,8 @@ def _choices() -> dict[str, Any]:
 
 @router.get("/standards", name="standards:list", dependencies=[signed_in()])
 def standards_list(
-    request: Request, db: DbSession, user: CurrentUser, q: str = "", category: str = "", level: str = "", status: str = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    request: Request, db: DbSession, user: CurrentUser, q: Line = "", category: Line = "", level: Line = "", status: Line = "",
+    offset: Annotated[Offset, Query(ge=0)] = 0,
 ) -> Response:
     flt = service.StandardFilter(
         category=category if category in {c.value for c in Category} else None,
@@ -105,8 +106,8 @@ def standard_new(request: Request) -> Response:
 
 @router.post("/standards/new", name="standards:create", dependencies=[allow(*AUTHORS)])
 def standard_create(
-    request: Request, db: DbSession, user: CurrentUser, code: Annotated[str, Form()] = "", title: Annotated[str, Form()] = "",
-    category: Annotated[str, Form()] = "", level: Annotated[str, Form()] = "", summary: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, user: CurrentUser, code: Annotated[Line, Form()] = "", title: Annotated[Line, Form()] = "",
+    category: Annotated[Line, Form()] = "", level: Annotated[Line, Form()] = "", summary: Annotated[Text, Form()] = "",
 ) -> Response:
     values = {"code": code, "title": title, "category": category, "level": level, "summary": summary}
     try:
@@ -126,9 +127,9 @@ def standard_edit(request: Request, standard: VisibleStandard) -> Response:
 
 @router.post("/standards/{standard_id}/edit", name="standards:update", dependencies=[allow(*AUTHORS)])
 def standard_update(
-    request: Request, db: DbSession, user: CurrentUser, standard: VisibleStandard, code: Annotated[str, Form()] = "",
-    title: Annotated[str, Form()] = "", category: Annotated[str, Form()] = "", level: Annotated[str, Form()] = "",
-    summary: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, user: CurrentUser, standard: VisibleStandard, code: Annotated[Line, Form()] = "",
+    title: Annotated[Line, Form()] = "", category: Annotated[Line, Form()] = "", level: Annotated[Line, Form()] = "",
+    summary: Annotated[Text, Form()] = "",
 ) -> Response:
     values = {"code": code, "title": title, "category": category, "level": level, "summary": summary}
     try:
@@ -144,8 +145,8 @@ def standard_update(
 
 
 @router.get("/standards/reviews", name="standards:reviews", dependencies=[signed_in()])
-def reviews(request: Request, db: DbSession, user: CurrentUser, status: str = "open", everyone: str = "",
-            offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def reviews(request: Request, db: DbSession, user: CurrentUser, status: Line = "open", everyone: Line = "",
+            offset: Annotated[Offset, Query(ge=0)] = 0) -> Response:
     status = status if status in {s.value for s in ReviewStatus} else ""
     show_all = everyone == "1" and permissions.can_see_all_reviews(user)
     rows, total = citations.review_items(db, user, status=status or None, everyone=show_all, limit=50, offset=offset)
@@ -161,8 +162,8 @@ def reviews(request: Request, db: DbSession, user: CurrentUser, status: str = "o
 
 
 @router.post("/standards/reviews/{item_id}/reviewed", name="standards:review_done", dependencies=[signed_in()])
-def review_done(request: Request, db: DbSession, user: CurrentUser, item_id: int, note: Annotated[str, Form(max_length=500)] = "",
-                back: Annotated[str, Form()] = "") -> Response:
+def review_done(request: Request, db: DbSession, user: CurrentUser, item_id: Id, note: Annotated[Text, Form(max_length=500)] = "",
+                back: Annotated[Line, Form()] = "") -> Response:
     citations.mark_reviewed(db, user, item_id, note=note.strip())
     flash(request, _("Marked as reviewed."))
     target = back if back.startswith("/standards/reviews") else path_for(request, "standards:reviews")
@@ -185,7 +186,7 @@ def _selected(versions: list[StandardVersion], version_id: int | None) -> Standa
 
 @router.get("/standards/{standard_id}", name="standards:detail", dependencies=[signed_in()])
 def standard_detail(request: Request, db: DbSession, user: CurrentUser, standard: VisibleStandard,
-                    version: int | None = None) -> Response:
+                    version: Id | None = None) -> Response:
     versions = service.versions_of(db, user, standard)
     selected = _selected(versions, version)
     clauses = service.clauses_of(db, selected) if selected else []
@@ -200,8 +201,8 @@ def standard_detail(request: Request, db: DbSession, user: CurrentUser, standard
 
 @router.post("/standards/{standard_id}/versions", name="standards:version_create", dependencies=[allow(*AUTHORS)])
 def version_create(request: Request, db: DbSession, user: CurrentUser, standard: VisibleStandard,
-                   label: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
-                   copy_from_id: Annotated[str, Form()] = "") -> Response:
+                   label: Annotated[Line, Form()] = "", code: Annotated[Line, Form()] = "",
+                   copy_from_id: Annotated[Line, Form()] = "") -> Response:
     try:
         data = VersionCreate.model_validate({"label": label, "code": code or standard.code,
                                              "copy_from_id": int(copy_from_id) if copy_from_id.isdigit() else None})
@@ -215,8 +216,8 @@ def version_create(request: Request, db: DbSession, user: CurrentUser, standard:
 
 @router.post("/standards/versions/{version_id}/transition", name="standards:transition", dependencies=[allow(*AUTHORS)])
 def version_transition(request: Request, db: DbSession, user: CurrentUser, version: VisibleVersion,
-                       action: Annotated[str, Form()] = "", effective: Annotated[str, Form()] = "",
-                       note: Annotated[str, Form(max_length=500)] = "") -> Response:
+                       action: Annotated[Line, Form()] = "", effective: Annotated[Line, Form()] = "",
+                       note: Annotated[Text, Form(max_length=500)] = "") -> Response:
     when: date | None = None
     try:
         when = date.fromisoformat(effective) if effective else None
@@ -259,9 +260,10 @@ def version_edit(request: Request, db: DbSession, user: CurrentUser, version: Vi
     return _version_page(request, db, user, version)
 
 
-@router.post("/standards/versions/{version_id}/import", name="standards:import", dependencies=[allow(*AUTHORS)])
+@router.post("/standards/versions/{version_id}/import", name="standards:import",
+             dependencies=[allow(*AUTHORS), body_limit(IMPORT_BODY_LIMIT)])
 def version_import(request: Request, db: DbSession, user: CurrentUser, version: VisibleVersion,
-                   text: Annotated[str, Form(max_length=500_000)] = "") -> Response:
+                   text: Annotated[Text, Form(max_length=500_000)] = "") -> Response:
     try:
         created = service.import_text(db, user, version, text)
     except ValidationFailed as exc:
@@ -276,7 +278,7 @@ def version_import(request: Request, db: DbSession, user: CurrentUser, version: 
 
 @router.post("/standards/versions/{version_id}/clauses", name="standards:clause_add", dependencies=[allow(*AUTHORS)])
 def clause_add(request: Request, db: DbSession, user: CurrentUser, version: VisibleVersion,
-               number: Annotated[str, Form()] = "", title: Annotated[str, Form()] = "", body: Annotated[str, Form()] = "") -> Response:
+               number: Annotated[Line, Form()] = "", title: Annotated[Line, Form()] = "", body: Annotated[Text, Form()] = "") -> Response:
     values = {"number": number, "title": title, "body": body}
     try:
         clause = service.add_clause(db, user, version, ClauseIn.model_validate(values))
@@ -291,7 +293,7 @@ def clause_add(request: Request, db: DbSession, user: CurrentUser, version: Visi
 
 @router.post("/standards/clauses/{clause_id}", name="standards:clause_update", dependencies=[allow(*AUTHORS)])
 def clause_update(request: Request, db: DbSession, user: CurrentUser, clause: VisibleClause,
-                  title: Annotated[str, Form(max_length=300)] = "", body: Annotated[str, Form(max_length=20000)] = "") -> Response:
+                  title: Annotated[Line, Form(max_length=300)] = "", body: Annotated[Text, Form(max_length=20000)] = "") -> Response:
     service.update_clause(db, user, clause, ClauseUpdate(title=title, body=body))
     flash(request, _("Clause %(number)s saved.", number=clause.number))
     return redirect(request, path_for(request, "standards:version_edit", version_id=clause.version_id) + f"#clause-{clause.id}")

@@ -242,3 +242,24 @@ def test_error_pages_show_who_is_signed_in(client, trainee) -> None:  # type: ig
     missing = client.get("/no/such/page")
     assert missing.status_code == 404 and "页面不存在" in missing.text
     assert trainee.display_name in missing.text and "退出登录" in missing.text
+
+
+@pytest.mark.parametrize("authorization", ["Bearer    ", "bearer \t", "Bearer"])
+def test_a_blank_bearer_header_does_not_lift_csrf_from_the_cookie(client, trainee, authorization: str) -> None:  # type: ignore[no-untyped-def]
+    """Only a call that a bearer token authenticated is exempt from CSRF: an Authorization header that
+    names no token leaves the session cookie to speak, and the cookie needs its CSRF token."""
+    login(client, "trainee1")
+    response = client.post("/logout", headers={"Authorization": authorization})
+    assert response.status_code == 403 and "表单已过期" in response.text
+    assert client.get("/").status_code == 200  # still signed in: the forged sign-out did nothing
+    api = client.post("/api/v1/attempts/1/submit", headers={"Authorization": authorization})
+    assert api.status_code == 403 and api.json()["type"] == "urn:shixun:problem:csrf-failed"
+
+
+def test_a_bearer_token_is_exempt_from_csrf_even_beside_a_cookie(client, trainee) -> None:  # type: ignore[no-untyped-def]
+    headers = api_token(client, "trainee1")
+    login(client, "trainee1")
+    response = client.post("/api/v1/attempts/999999/submit", headers=headers)
+    assert response.status_code == 404  # got past CSRF: the token authenticated the call
+    forged = client.post("/api/v1/attempts/999999/submit", headers={"Authorization": "Bearer not-a-token"})
+    assert forged.status_code == 401  # an unknown token authenticates nobody, whatever the cookie says

@@ -15,25 +15,25 @@ from app.core.routing import DbSession, make_router
 def _app_with_probe_routes(app):  # type: ignore[no-untyped-def]
     router = make_router()
 
-    @router.post("/_probe/ok", dependencies=[public()])
+    @router.post("/api/_probe/ok", dependencies=[public()])
     def ok(db: DbSession) -> dict[str, str]:
         db.add(AuditLog(action="probe.ok"))
         db.flush()
         return {"status": "ok"}
 
-    @router.post("/_probe/domain-error", dependencies=[public()])
+    @router.post("/api/_probe/domain-error", dependencies=[public()])
     def domain_error(db: DbSession) -> None:
         db.add(AuditLog(action="probe.domain_error"))
         db.flush()
         raise Conflict("no")
 
-    @router.post("/_probe/error-response", dependencies=[public()])
+    @router.post("/api/_probe/error-response", dependencies=[public()])
     def error_response(db: DbSession) -> Response:
         db.add(AuditLog(action="probe.error_response"))
         db.flush()
         return Response("bad", status_code=422)
 
-    @router.post("/_probe/commit-fails", dependencies=[public()])
+    @router.post("/api/_probe/commit-fails", dependencies=[public()])
     def commit_fails(db: DbSession) -> dict[str, str]:
         # Two units with one code: nothing fails until the commit flushes them.
         db.add(OrgUnit(code="dup", name="a", kind="unit"))
@@ -51,26 +51,26 @@ def _actions(session) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_success_is_committed(app, session) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(_app_with_probe_routes(app))
-    assert client.post("/_probe/ok", headers={"Authorization": "Bearer x"}).status_code == 200
+    assert client.post("/api/_probe/ok", headers={"Authorization": "Bearer x"}).status_code == 200
     assert "probe.ok" in _actions(session)
 
 
 def test_domain_error_rolls_back(app, session) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(_app_with_probe_routes(app))
-    response = client.post("/_probe/domain-error", headers={"Authorization": "Bearer x"})
+    response = client.post("/api/_probe/domain-error", headers={"Authorization": "Bearer x"})
     assert response.status_code == 409
     assert "probe.domain_error" not in _actions(session)
 
 
 def test_error_response_rolls_back(app, session) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(_app_with_probe_routes(app))
-    assert client.post("/_probe/error-response", headers={"Authorization": "Bearer x"}).status_code == 422
+    assert client.post("/api/_probe/error-response", headers={"Authorization": "Bearer x"}).status_code == 422
     assert "probe.error_response" not in _actions(session)
 
 
 def test_failed_commit_never_returns_success(app, session) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(_app_with_probe_routes(app), raise_server_exceptions=False)
-    response = client.post("/_probe/commit-fails", headers={"Authorization": "Bearer x"})
+    response = client.post("/api/_probe/commit-fails", headers={"Authorization": "Bearer x"})
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/json") or "出错了" in response.text
     session.expire_all()

@@ -148,6 +148,9 @@ def test_curricula_create_update_archive(client, session, admin, district_admin,
     assert patched.status_code == 200
     assert patched.json() == {"id": cid, "title": "管理层体系", "description": "说明", "tier": "management",
                               "org_unit_id": str(org["district_a"].id), "is_active": True}
+    # null for a field that cannot be empty: not changed (it was a NOT NULL failure, 500, found by the property-based run)
+    nulls = client.patch(f"/api/v1/curricula/{cid}", headers=headers, json={"description": None, "sort_order": None})
+    assert nulls.status_code == 200 and nulls.json()["description"] == "说明"
     bad = client.patch(f"/api/v1/curricula/{cid}", headers=headers, json={"tier": "nobody"})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
     dadmin = api_token(client, "dadmin1")

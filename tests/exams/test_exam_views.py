@@ -91,6 +91,27 @@ def test_notebook_page_practice(client, session, author, trainee) -> None:
     assert entry.right_streak == 1
 
 
+def test_notebook_answer_refuses_deeply_nested_json(client, session, author, trainee) -> None:  # type: ignore[no-untyped-def]
+    """The practice form sends its answer as JSON in a form field: nesting is bounded (422 in Chinese), not
+    parsed until Python's stack runs out (a 500 RecursionError before)."""
+    bank = make_bank(session, author)
+    q = make_question(session, bank, TF)
+    session.add(NotebookEntry(user_id=trainee.id, question_id=q.id, wrong_count=1))
+    session.commit()
+    entry = session.exec(select(NotebookEntry)).one()
+    login(client, "trainee1")
+    token = csrf_from(client, f"/exams/my/notebook?practice={entry.id}")
+    url = f"/exams/my/notebook/{entry.id}/answer"
+    for deep in ("[" * 20_000 + "]" * 20_000, '{"a":' * 40 + "1" + "}" * 40):
+        answered = client.post(url, data={"csrf_token": token, "response": deep})
+        assert answered.status_code == 422 and "嵌套层数过多" in answered.text
+    bad = client.post(url, data={"csrf_token": token, "response": '"\u0000"'})
+    assert bad.status_code == 422 and "控制字符" in bad.text
+    assert client.post(url, data={"csrf_token": token, "response": "true"}).status_code == 200
+    session.refresh(entry)
+    assert entry.right_streak == 1
+
+
 def test_authoring_pages(client, session, author, trainee) -> None:
     bank = make_bank(session, author)
     for i in range(3):

@@ -143,3 +143,9 @@ def test_presenting_parses_each_version_once_and_still_notices_a_deleted_questio
     session.flush()
     with pytest.raises(papers.DrawFailed):
         papers.present(session, drawn, random.Random(1))
+
+
+def test_a_paper_on_a_bank_that_does_not_exist_is_refused(session, author) -> None:  # type: ignore[no-untyped-def]
+    """Not a foreign-key failure at the insert (a 500, found by the property-based run)."""
+    with pytest.raises(ValidationFailed):
+        papers.create_paper(session, author, "固定卷", bank_id=2**31 - 1)

@@ -70,3 +70,26 @@ def test_schedule_page_creates_and_pauses(client, session, org) -> None:  # type
     client.post(f"/exams/staff/schedules/{schedule.id}/active", data={"csrf_token": token, "active": "0"})
     session.refresh(schedule)
     assert not schedule.is_active
+
+
+def test_export_survives_control_characters_already_stored(client, session, exam_with_results) -> None:  # type: ignore[no-untyped-def]
+    """Text stored before input was checked (or brought in by an import) may hold control characters that a
+    sheet cannot store: the export drops them instead of failing (a 500 before), and keeps "=…" as text."""
+    from sqlmodel import select, update
+
+    from app.accounts.models import User
+    from app.exams.models import QuestionVersion
+
+    _author, exam, qs = exam_with_results
+    for user in session.exec(select(User).where(User.username.in_(["rep0", "rep1"]))):  # type: ignore[attr-defined]
+        user.display_name = "张\x01三\x07\x1b" if user.username == "rep0" else "=HYPERLINK(\"http://x\")"
+        session.add(user)
+    session.exec(update(QuestionVersion).where(QuestionVersion.question_id == qs[0].id).values(stem="单选\x08题"))  # type: ignore[call-overload]
+    session.commit()
+    login(client, "report_author")
+    export = client.get(f"/exams/staff/author/{exam.id}/statistics.xlsx")
+    assert export.status_code == 200
+    book = load_workbook(io.BytesIO(export.content))
+    names = {row[0].value: row[0].data_type for row in book.worksheets[0].iter_rows(min_row=2)}
+    assert "张三" in names and names["=HYPERLINK(\"http://x\")"] == "s"
+    assert "单选题" in [row[0].value for row in book.worksheets[1].iter_rows(min_row=2)]

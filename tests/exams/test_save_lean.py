@@ -32,6 +32,13 @@ def exam(session: Session, org):  # type: ignore[no-untyped-def]
     return found
 
 
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _answer(response: Any) -> tuple[Any, ...]:
     body: Any = response.json() if response.content else None
     if isinstance(body, dict) and "saved_at" in body:
@@ -63,6 +70,10 @@ def _script(client: TestClient, exam_id: int, username: str, other_attempt: str 
         client.put(f"{base}/{tf['id']}", headers={"Authorization": "Bearer not-a-token"}, json={"response": True, "seq": 5}),
         client.put(f"/api/v1/attempts/999999/answers/{tf['id']}", headers=headers, json={"response": True, "seq": 1}),
         client.put(f"/api/v1/attempts/abc/answers/{tf['id']}", headers=headers, json={"response": True, "seq": 1}),
+        client.put(f"/api/v1/attempts/{2**63}/answers/{tf['id']}", headers=headers, json={"response": True, "seq": 1}),
+        client.put(f"{base}/a%00b", headers=headers, json={"response": True, "seq": 1}),
+        client.put(f"{base}/{tf['id']}", headers=headers, json={"response": "\x00", "seq": 2}),
+        client.put(f"{base}/{tf['id']}", headers=headers, json={"response": _nested(33), "seq": 2}),  # too deep
     ]
     if other_attempt is not None:  # somebody else's attempt: not found, not forbidden
         steps.append(client.put(f"/api/v1/attempts/{other_attempt}/answers/{tf['id']}", headers=headers,
@@ -76,7 +87,8 @@ def test_lean_save_answers_as_the_declared_route(client: TestClient, declared: T
     lean_answers, lean_attempt = _script(client, exam.id, "lean_a", None)
     declared_answers, _ = _script(declared, exam.id, "lean_b", lean_attempt)
     lean_again, _ = _script(client, exam.id, "lean_c", lean_attempt)
-    assert [a[0] for a in lean_answers] == [200, 200, 409, 200, 422, 422, 422, 422, 200, 404, 422, 401, 401, 404, 422, 409]
+    assert [a[0] for a in lean_answers] == [200, 200, 409, 200, 422, 422, 422, 422, 200, 404, 422, 401, 401, 404, 404, 404, 404, 422,
+                                              422, 409]
     assert declared_answers == lean_again
     assert lean_answers == lean_again[:-2] + lean_again[-1:]  # the same, but for the "somebody else's" step
 

@@ -135,6 +135,10 @@ def test_missing_file_field(client: TestClient, instructor_api: dict[str, str]) 
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "file"]
     r = client.post("/api/v1/media", headers={**instructor_api, "Content-Type": "application/json"}, content=b"{}")
     assert r.status_code == 422
+    # A damaged multipart body is the client's mistake: 422, not the parser's exception (500)
+    r = client.post("/api/v1/media", headers={**instructor_api, "Content-Type": "multipart/form-data; boundary=x"},
+                    content=b"-8676797603\r\n\r\n")
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body"]
 
 
 def test_who_may_upload_and_read(client: TestClient, session: Session, instructor_api: dict[str, str], trainee: User,

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from app.core.xlsx import append_row
 from app.exams.drafts import QuestionDraft
 from app.exams.importers.xlsx_spec import (
     OPTION_LETTERS,
     QUESTION_COLUMNS,
     TYPE_LABELS,
-    append_row,
     cell_from_html,
     format_row,
 )

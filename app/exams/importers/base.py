@@ -33,6 +33,8 @@ from app.core.i18n import gettext as _
 from app.exams.drafts import QuestionDraft, SourceRef, build_draft
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# What an import request may send (core/routing.body_limit): the file and the multipart around it.
+IMPORT_BODY_LIMIT = MAX_FILE_BYTES + 64 * 1024
 MAX_QUESTIONS = 5000
 MAX_ZIP_ENTRIES = 2000
 MAX_ZIP_ENTRY_BYTES = 20 * 1024 * 1024

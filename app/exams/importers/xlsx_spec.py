@@ -53,14 +53,6 @@ _RUBRIC = re.compile(r"^(.*?)[（(]\s*(\d+(?:\.\d+)?)\s*分?\s*[）)]\s*$")
 _SIMPLE_HTML = re.compile(r"^(?:[^<>&]|&(?:lt|gt|amp);|<br>)*$")
 
 
-def append_row(ws: Any, values: list[Any]) -> None:
-    """Append a row whose text stays text: openpyxl would store "=…" as a formula (and Excel would run it)."""
-    ws.append(values)
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
-
-
 class CellProblem(ValueError):
     """A translated message about one row."""
 

@@ -12,7 +12,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from app.exams.importers.xlsx_spec import OPTION_COLUMNS, QUESTION_COLUMNS, SCORING, TYPE_LABELS, append_row
+from app.core.xlsx import append_row
+from app.exams.importers.xlsx_spec import OPTION_COLUMNS, QUESTION_COLUMNS, SCORING, TYPE_LABELS
 
 CLAUSE = "DB3204/T 1001—2021 5.2.1"
 EXAMPLES: list[dict[str, str]] = [
