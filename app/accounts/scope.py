@@ -305,9 +305,9 @@ class Policy(Generic[T]):
             raise self._missing()
         return row
 
-    def allowed_ids(self, session: Session, actor: User | None, ids: Iterable[int], action: str) -> set[int]:
-        """Which of `ids` the caller may `action` (one query)."""
-        wanted = {int(i) for i in ids}
+    def allowed_ids(self, session: Session, actor: User | None, ids: Iterable[Any], action: str) -> set[Any]:
+        """Which of `ids` the caller may `action` (one query; ids of the kind's own type, int or str)."""
+        wanted = set(ids)
         if not wanted or actor is None:
             return set()
         rule = self.where(actor, action)
@@ -316,7 +316,7 @@ class Policy(Generic[T]):
         stmt = select(col(self.id_column)).where(col(self.id_column).in_(wanted))
         if not is_true(rule):
             stmt = stmt.where(rule)
-        return {int(i) for i in session.exec(stmt).all()}
+        return set(session.exec(stmt).all())
 
     def owner_column(self, action: str) -> Any:
         """For a hand-built hot statement: the column whose value must be the caller's id, when the rule

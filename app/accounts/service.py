@@ -146,7 +146,9 @@ def create_org_unit(session: Session, actor: User | None, data: OrgUnitCreate, *
     """actor None means the system itself (CLI, demo data)."""
     parent = None
     if data.parent_id is not None:
-        parent = related(session, OrgUnit, data.parent_id)  # its scope is checked below, with the actor's rule
+        # A parent outside the actor's subtree reads as unknown, like an id of no row (ORG_UNIT's rule).
+        parent = (permissions.ORG_UNIT.find(session, actor, data.parent_id, CHANGE) if actor is not None
+                  else related(session, OrgUnit, data.parent_id))
         if parent is None:
             raise ValidationFailed(_("The parent unit does not exist."), errors=[{"loc": ["parent_id"], "msg": _("unknown unit")}])
         if not parent.is_active:
@@ -157,8 +159,6 @@ def create_org_unit(session: Session, actor: User | None, data: OrgUnitCreate, *
             raise PermissionDenied()
         if parent is None and not permissions.is_admin(actor):
             raise PermissionDenied(_("Only an administrator can create a top-level unit."))
-        if parent is not None and not permissions.ORG_UNIT.allows(session, actor, parent, CHANGE):
-            raise PermissionDenied(_("The parent unit is outside your scope."))
     if get_org_unit_by_code(session, data.code) is not None:
         raise Conflict(_("An organisation unit with code %(code)s already exists.", code=data.code),
                        errors=[{"loc": ["code"], "msg": _("already used")}])

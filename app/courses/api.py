@@ -341,7 +341,7 @@ def enrol(db: DbSession, user: CurrentUser, course_id: Id, data: EnrolIn, respon
     wanted = sorted(set(data.user_ids) | ({data.user_id} if data.user_id is not None else set()))
     if not wanted:
         raise ValidationFailed(_("Name at least one person to enrol."), errors=[{"loc": ["body", "user_ids"], "msg": "empty"}])
-    people = service.users_by_id(db, set(wanted))
+    people = service.users_by_id(db, set(wanted), user)  # only people the caller manages: anybody else is unknown
     if missing := [i for i in wanted if i not in people]:
         raise ValidationFailed(_("Unknown user: %(ids)s", ids=", ".join(map(str, missing))),
                                errors=[{"loc": ["body", "user_ids"], "msg": "unknown"}])

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.courses import subtitles
+from app.courses.models import MaterialKind
 
 CONFIG_VERSION = 1
 
@@ -182,3 +183,13 @@ def dump_config(config: MaterialConfig) -> dict[str, Any]:
 
 def page_count(config: dict[str, Any]) -> int:
     return len(config.get("pages", [])) if config.get("kind") == "picture_book" else 0
+
+
+def asset_ids(kind: str, config: dict[str, Any]) -> set[str]:
+    """The media asset ids a material's config shows (a video, the pages of a picture book; "<id>#p3" is
+    page 3 of a PDF asset)."""
+    if kind == MaterialKind.video.value and config.get("asset_id"):
+        return {str(config["asset_id"])}
+    if kind == MaterialKind.picture_book.value:
+        return {str(page["image"]).split("#", 1)[0] for page in config.get("pages", []) if page.get("image")}
+    return set()

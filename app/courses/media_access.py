@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.core.cache import ImmutableCache
-from app.courses import learning
-from app.courses.models import CourseVersion, Enrolment, MaterialKind
+from app.courses import learning, materials
+from app.courses.models import CourseVersion, Enrolment
 from app.media import service as media
 from app.media.models import MediaAsset
 
@@ -35,12 +35,8 @@ def assets_of_snapshot(snapshot: dict[str, Any]) -> frozenset[str]:
     for module in snapshot.get("modules", []):
         for lesson in module.get("lessons", []):
             for material in lesson.get("materials", []):
-                config = material.get("config") or {}
-                if material.get("kind") == MaterialKind.video.value and config.get("asset_id"):
-                    ids.add(str(config["asset_id"]))
-                elif material.get("kind") == MaterialKind.picture_book.value:
-                    # "<asset id>#p3" is page 3 of a PDF: the whole asset's files are granted
-                    ids.update(str(page["image"]).split("#", 1)[0] for page in config.get("pages", []) if page.get("image"))
+                # "<asset id>#p3" is page 3 of a PDF: the whole asset's files are granted
+                ids.update(materials.asset_ids(str(material.get("kind")), material.get("config") or {}))
     return frozenset(ids)
 
 

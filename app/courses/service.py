@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.accounts import permissions as account_permissions
 from app.accounts import service as accounts
 from app.accounts.models import Role, Tier, User
 from app.accounts.scope import CHANGE, READ, USE
@@ -317,10 +318,15 @@ def versions_by_id(session: Session, version_ids: set[int]) -> dict[int, CourseV
     return {v.id or 0: v for v in session.exec(select(CourseVersion).where(col(CourseVersion.id).in_(version_ids))).all()}
 
 
-def users_by_id(session: Session, user_ids: set[int]) -> dict[int, User]:
+def users_by_id(session: Session, user_ids: set[int], actor: User | None = None) -> dict[int, User]:
+    """Users by id (their names beside rows already shown); with `actor`, only those the actor manages
+    (USER's rule), for ids a caller names."""
     if not user_ids:
         return {}
-    return {u.id or 0: u for u in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
+    stmt = select(User).where(col(User.id).in_(user_ids))
+    if actor is not None:
+        stmt = stmt.where(account_permissions.USER.where(actor, READ))
+    return {u.id or 0: u for u in session.exec(stmt).all()}
 
 
 def curricula_by_id(session: Session, ids: set[int]) -> dict[int, Curriculum]:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.accounts.scope import CHANGE, Policy, related
+from app.accounts.scope import CHANGE, READ, Policy, related
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.models import utcnow
@@ -32,6 +32,8 @@ from app.courses.service import (
     require_edit,
     touch_course,
 )
+from app.media import permissions as media_permissions
+from app.media import service as media
 from app.standards import citations
 from app.standards import service as standards
 from app.standards.models import Citation
@@ -239,8 +241,19 @@ def _owner(session: Session, course: Course) -> User | None:
     return related(session, User, course.owner_id)
 
 
-def _validated(kind: MaterialKind, config: dict[str, Any]) -> dict[str, Any]:
-    return materials.dump_config(materials.parse_config(kind.value, config))
+def _validated(session: Session, actor: User, kind: MaterialKind, config: dict[str, Any],
+               keep: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The config as stored, once valid; the media it newly names must be media the author may see (ASSET's
+    READ rule), else the material would hand them to its trainees. A reference to no asset stays allowed:
+    it is a placeholder that shows as missing (the demo without ffmpeg), and asset ids are random tokens,
+    so accepting one tells nothing. Media the material already showed may stay."""
+    dumped = materials.dump_config(materials.parse_config(kind.value, config))
+    new = materials.asset_ids(kind.value, dumped) - (materials.asset_ids(kind.value, keep) if keep else set())
+    existing = media.existing_asset_ids(session, new)
+    if unknown := sorted(existing - media_permissions.ASSET.allowed_ids(session, actor, existing, READ)):
+        raise ValidationFailed(_("No such media file: %(ids)s", ids=", ".join(unknown)),
+                               errors=[{"loc": ["config"], "msg": f"unknown media {i}"} for i in unknown])
+    return dumped
 
 
 def add_material(session: Session, actor: User, lesson_id: int, data: MaterialIn) -> Material:
@@ -248,7 +261,7 @@ def add_material(session: Session, actor: User, lesson_id: int, data: MaterialIn
     course, _module = course_of_lesson(session, lesson)
     require_edit(session, actor, course)
     material = Material(lesson_id=lesson.id, kind=data.kind.value, title=data.title, is_required=data.is_required,
-                        config=_validated(data.kind, data.config),
+                        config=_validated(session, actor, data.kind, data.config),
                         position=_next_position(session, Material, Material.lesson_id, lesson.id))
     session.add(material)
     session.flush()
@@ -263,7 +276,7 @@ def update_material(session: Session, actor: User, material_id: int, data: Mater
     course, lesson = course_of_material(session, material)
     require_edit(session, actor, course)
     old_ids = list(material.config.get("clause_ids", []))
-    material.config = _validated(MaterialKind(material.kind), data.config)
+    material.config = _validated(session, actor, MaterialKind(material.kind), data.config, keep=material.config)
     material.title, material.is_required = data.title, data.is_required
     session.add(material)
     session.flush()

@@ -44,6 +44,7 @@ from app.exams.permissions import BANK, QUESTION, can_author
 from app.standards import citations
 from app.standards import service as standards
 from app.standards.models import Citation, Clause
+from app.standards.permissions import CLAUSE
 
 CITATION_TARGET = "exam_question"
 SYNC_IMPORT_MAX = 200
@@ -214,14 +215,13 @@ def _draft_of(data: QuestionIn, *, stored: bool = False) -> QuestionDraft:
 
 
 def _check_clauses(session: Session, actor: User, clause_ids: Sequence[int]) -> dict[int, Clause]:
-    found = standards.clauses_by_id(session, set(clause_ids))
-    missing = [i for i in clause_ids if i not in found]
-    if missing:
+    """The cited clauses, each one the author may read (CLAUSE's rule: a draft or an abolished standard's
+    clause reads as unknown, as does an id of no row)."""
+    visible = CLAUSE.allowed_ids(session, actor, clause_ids, READ)
+    if missing := [i for i in clause_ids if i not in visible]:
         raise ValidationFailed(_("The cited clause does not exist."),
                                errors=[{"loc": ["body", "clause_ids"], "msg": f"unknown clause {i}"} for i in missing])
-    for clause_id in clause_ids:
-        standards.get_clause(session, actor, clause_id)  # visibility follows the version
-    return found
+    return standards.clauses_by_id(session, set(clause_ids))
 
 
 def _new_version(session: Session, actor: User | None, question: Question, draft: QuestionDraft, clause_ids: list[int],

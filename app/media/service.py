@@ -85,6 +85,13 @@ def get_asset(db: Session, asset_id: str) -> MediaAsset | None:
     return related(db, MediaAsset, asset_id)  # type: ignore[arg-type]
 
 
+def existing_asset_ids(db: Session, ids: set[str]) -> set[str]:
+    """Which of these ids name an asset (whoever owns it)."""
+    if not ids:
+        return set()
+    return set(db.exec(select(col(MediaAsset.id)).where(col(MediaAsset.id).in_(ids))).all())
+
+
 def get_visible(db: Session, user: User | None, asset_id: str) -> MediaAsset:
     """The asset, or NotFound: a person who may not see it learns nothing, not even that it exists. Staff
     through ASSET's READ rule; anybody else only through a viewer hook (the asset is in something they

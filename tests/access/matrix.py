@@ -433,12 +433,6 @@ def _user_of(c: Ctx) -> int:
     return (c.w.actors[c.role] if c.rel == "own" else c.b.owner).id or 0
 
 
-FOREIGN_MEDIA = {("district_admin", rel): (
-    "FINDING: a video (or picture-book) material names its media asset by id and nothing checks ASSET's READ rule "
-    "(courses.structure.add_material / update_material, courses.materials.VideoConfig): a district administrator, an "
-    "author who may not see other owners' media, embeds any asset, even an id of no row, and the trainees of the "
-    "course then get its files through the courses viewer hook") for rel in ("other", "inside", "outside")}
-
 BODY_IDS: dict[str, list[Entry]] = {
     "exams:author_create": [
         Entry("paper", "use", _const(), form=lambda c: _exam_form(c, kind="regular", paper_id=c.ref(c.b.paper.id), unit_id=c.mine.unit.id),
@@ -492,11 +486,7 @@ BODY_IDS: dict[str, list[Entry]] = {
     "api:course_enrol": [
         Entry("user", "read", _p(course_id=lambda c: c.mine.course.id), json=lambda c: {"user_ids": [c.ref(_user_of(c))]},
               landed=_where(Enrolment, course_id=lambda c: c.mine.course.id, user_id=_user_of),
-              label="person in the body",
-              known={("district_admin", "outside"): (
-                  "FINDING: courses.learning.enrol_many refuses a person outside the caller's subtree with 403 "
-                  "'Outside your scope: <display names>' where an unknown id answers 422 'Unknown user': the answer "
-                  "tells that the person exists and gives their name (USER's READ rule: 404 as if missing)")}),
+              label="person in the body"),
     ],
     "author:material_add": [
         Entry("clause", "read", _p(lesson_id=lambda c: c.mine.lesson.id), form=lambda c: {
@@ -505,14 +495,12 @@ BODY_IDS: dict[str, list[Entry]] = {
               landed=_where(Material, title=_is(MARK), lesson_id=lambda c: c.mine.lesson.id), label="clause in the body"),
         Entry("media", "read", _p(lesson_id=lambda c: c.mine.lesson.id), form=lambda c: {
             "kind": "video", "title": MARK, "course_id": str(c.mine.course.id), "asset_id": c.ref(c.b.asset.id)},
-              landed=_where(Material, title=_is(MARK), lesson_id=lambda c: c.mine.lesson.id), label="video in the body",
-              known=FOREIGN_MEDIA),
+              landed=_where(Material, title=_is(MARK), lesson_id=lambda c: c.mine.lesson.id), label="video in the body"),
     ],
     "author:material_update": [
         Entry("media", "read", _p(material_id=lambda c: c.mine.video.id), form=lambda c: {
             "kind": "video", "title": MARK, "course_id": str(c.mine.course.id), "asset_id": c.ref(c.b.asset.id)},
-              landed=_where(Material, id=lambda c: c.mine.video.id, title=lambda _c: MARK), label="video in the body",
-              known=FOREIGN_MEDIA),
+              landed=_where(Material, id=lambda c: c.mine.video.id, title=lambda _c: MARK), label="video in the body"),
     ],
     "accounts:admin_user_update": [
         Entry("org_unit", "change", _p(user_id=lambda c: c.w.bundle(c.role, "other").owner.id),
@@ -523,11 +511,7 @@ BODY_IDS: dict[str, list[Entry]] = {
         Entry("clause", "read", _p(bank_id=lambda c: c.mine.bank.id), json=lambda c: {
             "type": "true_false", "stem": MARK, "config": {"type": "true_false", "correct": True}, "clause_ids": [c.ref(c.std.clause.id)]},
               landed=_one_more_question,
-              label="clause in the body",
-              known={("district_admin", rel): (
-                  "FINDING: exams.bank._check_clauses answers a clause the caller may not read (a draft, an abolished "
-                  "standard's) with 404 for the whole request, where a clause id of no row answers 422 'The cited clause "
-                  "does not exist.': the answer tells that the clause exists") for rel in ("draft", "abolished")}),
+              label="clause in the body"),
     ],
     "api:curriculum_create": [
         Entry("org_unit", "target", _const(), json=lambda c: {"title": MARK, "tier": "execution", "org_unit_id": _target_unit(c)},
@@ -559,11 +543,7 @@ BODY_IDS: dict[str, list[Entry]] = {
         Entry("org_unit", "change", _const(), json=lambda c: {"code": "matrix-new", "name": MARK, "kind": "unit",
                                                                  "parent_id": _target_unit(c)},
               landed=_where(OrgUnit, name=_is(MARK), parent_id=_unit_id),
-              label="parent in the body",
-              known={("district_admin", "outside"): (
-                  "FINDING: accounts.service.create_org_unit answers a parent outside the caller's subtree with 403 "
-                  "'The parent unit is outside your scope.' where an unknown parent answers 422: a district administrator "
-                  "can probe which unit ids exist (the page, accounts:admin_unit_create, answers 404 for both)")}),
+              label="parent in the body"),
     ],
     "accounts:admin_unit_create": [
         Entry("org_unit", "change", _const(), form=lambda c: {"code": "matrix-new", "name": MARK, "kind": "unit",

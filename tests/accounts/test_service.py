@@ -30,7 +30,7 @@ def test_district_admin_cannot_create_outside_or_grant_admin(session, org, distr
     with pytest.raises(PermissionDenied):
         service.create_user(session, district_admin, UserCreate(username="x2", display_name="乙", org_unit_id=org["unit_a1"].id,
                                                                 roles=[Role.admin]))
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationFailed):  # a parent outside the district reads as unknown, like an id of no row
         service.create_org_unit(session, district_admin, OrgUnitCreate(code="b-new", name="新单位", kind="unit",
                                                                        parent_id=org["district_b"].id))
     created = service.create_user(session, district_admin, UserCreate(username="x3", display_name="丙",
