@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from app.accounts.scope import TAKE
 from app.core.config import get_settings
 from app.core.errors import NotFound
 from app.core.models import utcnow
@@ -24,6 +25,7 @@ from app.exams import question_checks
 from app.exams import question_types as qt
 from app.exams.models import NotebookEntry, Question, QuestionStatus, QuestionVersion
 from app.exams.papers import Drawn
+from app.exams.permissions import NOTEBOOK
 
 DEFAULT_STREAK = 2
 
@@ -151,7 +153,8 @@ def practice_item(session: Session, user_id: int, entry_id: int) -> NotebookItem
     row = session.exec(select(NotebookEntry, Question, QuestionVersion)
                        .join(Question, col(Question.id) == col(NotebookEntry.question_id))
                        .join(QuestionVersion, col(QuestionVersion.id) == col(Question.current_version_id))
-                       .where(NotebookEntry.id == entry_id, NotebookEntry.user_id == user_id)).first()
+                       # NOTEBOOK's TAKE rule: the trainee's own entry; anybody else's reads as missing
+                       .where(NotebookEntry.id == entry_id, NOTEBOOK.owner_column(TAKE) == user_id)).first()
     if row is None:
         raise NotFound()
     return NotebookItem(*row)
