@@ -338,7 +338,11 @@
   Player.prototype.nextRate = function () {
     var rates = (this.rateButton.dataset.rates || "1").split(",").map(parseFloat), v = this.video;
     var i = rates.indexOf(v.playbackRate);
-    v.playbackRate = Math.min(MAX_RATE, rates[(i + 1) % rates.length] || 1);
+    var rate = Math.min(MAX_RATE, rates[(i + 1) % rates.length] || 1);
+    // The default rate too: attaching the source (HLS loads asynchronously) resets playbackRate to it,
+    // which undid a speed chosen before the first play.
+    v.defaultPlaybackRate = rate;
+    v.playbackRate = rate;
   };
 
   Player.prototype.toggleSubtitles = function () {

@@ -260,9 +260,11 @@ def test_upload_process_attach_play_resume_and_complete(live_server: LiveServer,
     sign_in(page, fresh)
     page.goto(f"/learn/courses/{sk.course_id}")
     page.click("#start-course")
-    expect(page.locator("#video-player")).to_be_visible()
+    expect(page.locator("[data-video-player][data-vp-ready]")).to_be_visible()
     for _ in range(3):
         page.click("[data-vp-rate]")
+    expect(page.locator("[data-vp-rate]")).to_have_text("2×")
+    page.wait_for_timeout(1500)  # the source attaches meanwhile: the chosen speed must survive it
     expect(page.locator("[data-vp-rate]")).to_have_text("2×")
     beats: list[dict[str, Any]] = []
     page.on("response", lambda r: beats.append(r.json()) if is_heartbeat(r) and r.ok else None)

@@ -7,6 +7,7 @@ the process grew by 1.2 GB and stayed there). These tests drive the app as an AS
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from typing import Any
 
@@ -51,7 +52,9 @@ def call(app: Any, method: str, path: str, *, chunks: int | None, headers: dict[
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": raw,
              "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
-    asyncio.run(app(scope, sender.receive, sender.send))
+    # On a thread of its own: the browser tests' Playwright keeps an event loop running on this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, sender.receive, sender.send)).result()
     return sender
 
 
