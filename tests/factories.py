@@ -45,3 +45,15 @@ def make_user(session: Session, *roles: Role | str, unit: OrgUnit | None = None,
     session.flush()
     session.refresh(user)
     return user
+
+
+def make_org_tree(session: Session) -> dict[str, OrgUnit]:
+    """A small tree: bureau > department; bureau > district A > unit A1; bureau > district B > unit B1."""
+    bureau = make_unit(session, "市机关事务管理局", kind=OrgUnitKind.bureau)
+    dept = make_unit(session, "办公室", parent=bureau, kind=OrgUnitKind.department)
+    district_a = make_unit(session, "天宁区", parent=bureau, kind=OrgUnitKind.district)
+    unit_a1 = make_unit(session, "天宁区机关事务管理中心", parent=district_a)
+    district_b = make_unit(session, "钟楼区", parent=bureau, kind=OrgUnitKind.district)
+    unit_b1 = make_unit(session, "钟楼区机关事务管理中心", parent=district_b)
+    return {"bureau": bureau, "dept": dept, "district_a": district_a, "unit_a1": unit_a1,
+            "district_b": district_b, "unit_b1": unit_b1}

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.accounts.models import OrgUnit, OrgUnitKind, Role, User
-from tests.factories import PASSWORD, make_unit, make_user
+from app.accounts.models import OrgUnit, Role, User
+from tests.factories import PASSWORD, make_org_tree, make_unit, make_user
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
@@ -57,15 +57,9 @@ def api_token(client: TestClient, username: str, password: str = PASSWORD) -> di
 @pytest.fixture
 def org(session: Session) -> dict[str, OrgUnit]:
     """A small tree: bureau > department; bureau > district A > unit A1; bureau > district B > unit B1."""
-    bureau = make_unit(session, "市机关事务管理局", kind=OrgUnitKind.bureau)
-    dept = make_unit(session, "办公室", parent=bureau, kind=OrgUnitKind.department)
-    district_a = make_unit(session, "天宁区", parent=bureau, kind=OrgUnitKind.district)
-    unit_a1 = make_unit(session, "天宁区机关事务管理中心", parent=district_a)
-    district_b = make_unit(session, "钟楼区", parent=bureau, kind=OrgUnitKind.district)
-    unit_b1 = make_unit(session, "钟楼区机关事务管理中心", parent=district_b)
+    units = make_org_tree(session)
     session.commit()
-    return {"bureau": bureau, "dept": dept, "district_a": district_a, "unit_a1": unit_a1,
-            "district_b": district_b, "unit_b1": unit_b1}
+    return units
 
 
 @pytest.fixture

@@ -251,10 +251,6 @@ class Policy(Generic[T]):
             return sa.true()
         return sa.or_(*clauses) if len(clauses) > 1 else clauses[0]
 
-    def grants_any(self, actor: User | None, action: str) -> bool:
-        """Whether the caller may `action` some rows of this kind (to show or hide a whole section)."""
-        return not is_false(self.where(actor, action))
-
     def select(self, actor: User | None, action: str = READ) -> SelectOfScalar[T]:
         """`SELECT model WHERE <the rule>`, to add filters and ordering to."""
         return select(self.model).where(self.where(actor, action))

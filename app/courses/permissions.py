@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from app.accounts.models import OrgUnit, Role, User
-from app.accounts.scope import CHANGE, READ, TAKE, USE, Anyone, Owner, Policy, Subtree, Via, Where, register, scope_path
+from app.accounts.models import Role, User
+from app.accounts.scope import CHANGE, READ, TAKE, USE, Anyone, Owner, Policy, Subtree, Via, Where, register, scope_path, unit_in_subtree
 from app.core.i18n import gettext as _
 from app.courses.models import Course, Curriculum, Enrolment, EnrolmentRule, Lesson, Material, Module
 
@@ -60,9 +60,7 @@ def _city_wide_or_subtree(user: User) -> sa.ColumnElement[bool]:
     prefix = scope_path(user)
     if prefix is None:
         return sa.true()
-    unit = aliased(OrgUnit)
-    unit_path = select(unit.path).where(unit.id == col(Curriculum.org_unit_id)).scalar_subquery()
-    return sa.or_(col(Curriculum.org_unit_id).is_(None), unit_path.startswith(prefix, autoescape=True))
+    return sa.or_(col(Curriculum.org_unit_id).is_(None), unit_in_subtree(Curriculum.org_unit_id, prefix))
 
 
 _CURRICULUM_CHANGE = (Anyone(Role.admin), Subtree(unit=Curriculum.org_unit_id, roles=DISTRICT))

@@ -39,17 +39,11 @@ def get_exam(session: Session, actor: User, exam_id: int, action: str = READ) ->
     return EXAM.get(session, actor, exam_id, action)
 
 
-def require_audience(session: Session, actor: User, org_unit_id: int | None) -> OrgUnit | None:
-    """The unit an exam or a schedule is aimed at, if the caller may aim at it (accounts' TARGET rule): a
-    district administrator only at a unit of their subtree, never at the whole city."""
-    return accounts.target_unit(session, actor, org_unit_id)
-
-
 def _check_refs(session: Session, actor: User, data: ExamIn) -> Paper:
     paper = PAPER.find(session, actor, data.paper_id, USE)
     if paper is None or paper.archived_at is not None:
         raise ValidationFailed(_("Choose a paper for the exam."))
-    require_audience(session, actor, data.org_unit_id)
+    accounts.target_unit(session, actor, data.org_unit_id)  # a district administrator: a unit of their subtree
     if data.course_id is not None and session.exec(select(col(Course.id)).where(col(Course.id) == data.course_id)).first() is None:
         raise ValidationFailed(_("The course does not exist."))
     return paper
@@ -105,7 +99,7 @@ def publish_exam(session: Session, actor: User, exam: Exam, *, now: datetime | N
     now = now or utcnow()
     if exam.closes_at is not None and exam.closes_at <= now:
         raise ValidationFailed(_("The exam's window has already closed."))
-    require_audience(session, actor, exam.org_unit_id)  # an exam drafted before the rule held
+    accounts.target_unit(session, actor, exam.org_unit_id)  # an exam drafted before the rule held
     snapshot = papers.freeze(session, papers.get_paper(session, actor, exam.paper_id, USE), actor=actor)
     practice = (exam.paper_snapshot or {}).get("practice")
     if practice is not None:
@@ -128,11 +122,6 @@ def archive_exam(session: Session, actor: User, exam: Exam) -> Exam:
 
 # ---------------------------------------------------------------------------------------------
 # Audience and open exams
-
-
-def in_audience(session: Session, user: User, exam: Exam) -> bool:
-    """Whether `user` may take `exam`: published and in its audience (EXAM's TAKE rule)."""
-    return EXAM.allows(session, user, exam, TAKE)
 
 
 def is_open(exam: Exam, now: datetime) -> bool:

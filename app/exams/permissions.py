@@ -18,7 +18,7 @@ administrators.
   attempts of trainees of their subtree (read only).
 - A notebook entry: its owner only.
 - Audiences: a district administrator aims exams and schedules only at units of their subtree (a unit
-  must be chosen: the whole city is outside it) — accounts.permissions.UNIT_TARGET.
+  must be chosen: the whole city is outside it) — ORG_UNIT's TARGET rule, accounts.service.target_unit.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlmodel import col, select
 
 from app.accounts.models import OrgUnit, Role, User
 from app.accounts.permissions import scope_path
-from app.accounts.scope import CHANGE, GRADE, READ, TAKE, USE, Anyone, Owner, Policy, Subtree, Via, Where, register
+from app.accounts.scope import CHANGE, GRADE, READ, TAKE, USE, Anyone, Owner, Policy, Subtree, Via, Where, register, unit_in_subtree
 from app.core.i18n import gettext as _
 from app.courses.models import Enrolment
 from app.exams.models import (
@@ -106,7 +106,7 @@ def _audience_reaches_subtree(user: User) -> Any:
         return sa.true()
     unit = aliased(OrgUnit)
     unit_path = select(unit.path).where(unit.id == col(Exam.org_unit_id)).scalar_subquery()
-    return sa.or_(col(Exam.org_unit_id).is_(None), sa.literal(prefix).startswith(unit_path), unit_path.startswith(prefix))
+    return sa.or_(col(Exam.org_unit_id).is_(None), sa.literal(prefix).startswith(unit_path), unit_in_subtree(Exam.org_unit_id, prefix))
 
 
 _EXAM_CHANGE = _authored(Exam.owner_id)

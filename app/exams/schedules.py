@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts
 from app.accounts.models import Tier, User
 from app.accounts.scope import CHANGE, USE, related
 from app.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -98,9 +99,7 @@ def create_schedule(session: Session, actor: User, data: ScheduleIn) -> ExamSche
     paper = permissions.PAPER.find(session, actor, data.paper_id, USE)
     if paper is None or paper.archived_at is not None:
         raise ValidationFailed(_("Choose a blueprint paper."))
-    from app.exams.exams import require_audience
-
-    require_audience(session, actor, data.org_unit_id)
+    accounts.target_unit(session, actor, data.org_unit_id)
     if paper.kind != PaperKind.blueprint:
         raise ValidationFailed(_("A recurring exam draws a fresh paper each time: choose a blueprint paper."))
     check = papers.check_blueprint(session, paper)

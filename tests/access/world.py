@@ -42,7 +42,7 @@ from sqlmodel import Session, select
 
 from app.accounts import signin
 from app.accounts.importer import JOB_KIND as ACCOUNT_IMPORT_JOB
-from app.accounts.models import OrgUnit, OrgUnitKind, Role, Tier, User
+from app.accounts.models import OrgUnit, Role, Tier, User
 from app.core.config import get_settings
 from app.core.jobs import Job
 from app.core.models import utcnow
@@ -74,7 +74,7 @@ from app.standards import service as standards
 from app.standards.models import Category, Clause, ReviewItem, Standard, StandardVersion
 from app.standards.schemas import StandardCreate
 from tests.exams.attempt_helpers import SHORT, SINGLE, make_bank, make_question
-from tests.factories import make_unit, make_user
+from tests.factories import make_org_tree, make_user
 
 ROLES = ("trainee", "instructor", "examiner", "coordinator", "district_admin", "admin")
 RELATIONS = ("own", "other", "inside", "outside")
@@ -288,14 +288,9 @@ def _standards(session: Session, builder: User) -> dict[str, StandardRows]:
 
 
 def build_world(session: Session) -> World:
-    bureau = make_unit(session, "市机关事务管理局", kind=OrgUnitKind.bureau)
-    dept = make_unit(session, "办公室", parent=bureau, kind=OrgUnitKind.department)
-    district_a = make_unit(session, "天宁区", parent=bureau, kind=OrgUnitKind.district)
-    unit_a1 = make_unit(session, "天宁区机关事务管理中心", parent=district_a)
-    district_b = make_unit(session, "钟楼区", parent=bureau, kind=OrgUnitKind.district)
-    unit_b1 = make_unit(session, "钟楼区机关事务管理中心", parent=district_b)
-    units = {"bureau": bureau, "dept": dept, "district_a": district_a, "unit_a1": unit_a1, "district_b": district_b,
-             "unit_b1": unit_b1}
+    units = make_org_tree(session)
+    bureau, dept, district_a, unit_a1 = units["bureau"], units["dept"], units["district_a"], units["unit_a1"]
+    unit_b1 = units["unit_b1"]
     builder = make_user(session, Role.admin, unit=bureau, username="matrix_builder")
     actors = {role: make_user(session, role, unit=district_a if role == "district_admin" else dept, username=f"matrix_{role}")
               for role in ROLES}

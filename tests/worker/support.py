@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,3 +65,13 @@ def markers(db: Database) -> list[str]:
 def worker_rows(db: Database) -> list[WorkerHeartbeat]:
     with db.transaction(write=False) as session:
         return list(session.exec(select(WorkerHeartbeat).where(col(WorkerHeartbeat.hostname) != "marker")).all())
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass (for a worker process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

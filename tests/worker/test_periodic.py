@@ -4,7 +4,6 @@ across all workers, driven by the worker's injected clock; and the supervising l
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -18,7 +17,7 @@ from app.core.jobs import Job, JobContext, JobStatus, enqueue, job_handler
 from app.worker import housekeeping, runner
 from app.worker.runner import Worker
 from tests.conftest import BACKEND
-from tests.worker.support import FakeClock, update_job
+from tests.worker.support import FakeClock, update_job, wait_for
 
 MINUTE, FIVE, HOURLY = "test_periodic.minute", "test_periodic.five", "test_periodic.hourly"
 SCHEDULE = ((MINUTE, timedelta(minutes=1)), (FIVE, timedelta(minutes=5)), (HOURLY, timedelta(hours=1)))
@@ -161,15 +160,6 @@ def test_old_finished_runs_are_deleted(committed_database: Database, worker: Wor
 # -- the supervising loop --------------------------------------------------------------------------
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
 def running_worker(committed_database: Database, clock: FakeClock) -> Iterator[Worker]:
     live = Worker(committed_database, worker_id="looping:1", clock=clock, poll_seconds=0.01, grace_seconds=5)
@@ -193,10 +183,10 @@ def all_done(db: Database, expected: dict[str, int]) -> Callable[[], bool]:
 
 def test_the_worker_loop_enqueues_each_job_when_it_is_due(committed_database: Database, running_worker: Worker,
                                                           clock: FakeClock) -> None:
-    assert _wait_for(all_done(committed_database, {MINUTE: 1, FIVE: 1, HOURLY: 1})), counts(committed_database)
+    assert wait_for(all_done(committed_database, {MINUTE: 1, FIVE: 1, HOURLY: 1}), timeout=20.0), counts(committed_database)
     clock.advance(minutes=1)  # the sweep-like job is due a minute later, not an hour later
-    assert _wait_for(all_done(committed_database, {MINUTE: 2, FIVE: 1, HOURLY: 1})), counts(committed_database)
+    assert wait_for(all_done(committed_database, {MINUTE: 2, FIVE: 1, HOURLY: 1}), timeout=20.0), counts(committed_database)
     clock.advance(minutes=4)
-    assert _wait_for(all_done(committed_database, {MINUTE: 3, FIVE: 2, HOURLY: 1})), counts(committed_database)
+    assert wait_for(all_done(committed_database, {MINUTE: 3, FIVE: 2, HOURLY: 1}), timeout=20.0), counts(committed_database)
     clock.advance(minutes=55)
-    assert _wait_for(all_done(committed_database, {MINUTE: 4, FIVE: 3, HOURLY: 2})), counts(committed_database)
+    assert wait_for(all_done(committed_database, {MINUTE: 4, FIVE: 3, HOURLY: 2}), timeout=20.0), counts(committed_database)

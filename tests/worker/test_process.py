@@ -6,24 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 from sqlmodel import col, select
 
 from app import PROJECT_ROOT
 from app.core.db import Database
 from app.core.jobs import Job, JobStatus
-from tests.worker.support import worker_rows
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.worker.support import wait_for, worker_rows
 
 
 def test_worker_process_exits_cleanly_on_sigterm(committed_database: Database) -> None:
@@ -32,7 +21,7 @@ def test_worker_process_exits_cleanly_on_sigterm(committed_database: Database) -
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=str(PROJECT_ROOT), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert _wait_for(lambda: len(worker_rows(committed_database)) == 1), "the worker never registered"
+        assert wait_for(lambda: len(worker_rows(committed_database)) == 1), "the worker never registered"
         assert worker_rows(committed_database)[0].pid == proc.pid
 
         def housekeeping_ran() -> bool:
@@ -40,7 +29,7 @@ def test_worker_process_exits_cleanly_on_sigterm(committed_database: Database) -
                 statuses = session.exec(select(Job.status).where(col(Job.kind) == "accounts.purge_expired")).all()
             return list(statuses) == [JobStatus.succeeded]
 
-        assert _wait_for(housekeeping_ran), "the periodic job was not enqueued and run"
+        assert wait_for(housekeeping_ran), "the periodic job was not enqueued and run"
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)
     finally:
